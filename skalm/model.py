@@ -1,0 +1,275 @@
+"""The Elman RNN itself: weights, initialization, forward pass and the objective R(s).
+
+Everything here is a plain function on numpy arrays, shared by every solver and by the
+estimator. Arrays are *time-major*: a sequence of T steps with r hidden units is stored as a
+(T, r) array whose row t is the paper's column vector h_t (or u_t, x_t, y_t).
+
+Model (paper eq. 1.1)::
+
+    u_t = W h_{t-1} + V x_t + b,   h_t = sigma(u_t),   yhat_t = A h_t + c,   h_0 = 0
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "RNNWeights",
+    "Lambdas",
+    "SequenceLayout",
+    "INITIALIZATIONS",
+    "init_weights",
+    "forward",
+    "predict_outputs",
+    "mse_loss",
+    "penalty",
+    "objective",
+]
+
+
+class RNNWeights(NamedTuple):
+    """Parameters z = (W, V, b, A, c) of an Elman RNN.
+
+    Attributes
+    ----------
+    W : ndarray of shape (r, r)
+        Recurrent (hidden-to-hidden) weights.
+    V : ndarray of shape (r, n)
+        Input-to-hidden weights.
+    b : ndarray of shape (r,)
+        Hidden bias.
+    A : ndarray of shape (m, r)
+        Hidden-to-output weights.
+    c : ndarray of shape (m,)
+        Output bias.
+    """
+
+    W: np.ndarray
+    V: np.ndarray
+    b: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+
+    def copy(self) -> "RNNWeights":
+        return RNNWeights(*(np.array(a, copy=True) for a in self))
+
+    def astype(self, dtype) -> "RNNWeights":
+        return RNNWeights(*(np.asarray(a, dtype=dtype) for a in self))
+
+    def all_finite(self) -> bool:
+        return all(np.all(np.isfinite(a)) for a in self)
+
+    def max_abs(self) -> float:
+        return max(float(np.max(np.abs(a), initial=0.0)) for a in self)
+
+
+class Lambdas(NamedTuple):
+    """Regularization weights of paper eq. (2.5).
+
+    ``l1`` on A, ``l2`` on W, ``l3`` on V, ``l4`` on b, ``l5`` on c, ``l6`` on the
+    pre-activations u.
+    """
+
+    l1: float
+    l2: float
+    l3: float
+    l4: float
+    l5: float
+    l6: float
+
+    @classmethod
+    def from_alpha(cls, alpha, n_hidden, n_features, n_outputs, l6=1e-8):
+        """The paper's Table 2 rule: each block's weight is ``alpha`` over its entry count.
+
+        lambda_1..5 = alpha/(r m), alpha/r^2, alpha/(r n), alpha/r, alpha/m (alpha is the
+        paper's tau), so that every block's penalty is alpha times the mean square of its
+        entries.
+        """
+        r, n, m = n_hidden, n_features, n_outputs
+        return cls(alpha / (r * m), alpha / r**2, alpha / (r * n), alpha / r, alpha / m, l6)
+
+
+class SequenceLayout(NamedTuple):
+    """Where independent sequences start and end inside the T rows.
+
+    Attributes
+    ----------
+    first : ndarray of bool, shape (T,)
+        True at the first row of each sequence (h_{t-1} is 0 there).
+    last : ndarray of bool, shape (T,)
+        True at the last row of each sequence (h_t feeds no later step).
+    """
+
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def from_starts(cls, n_steps, starts=None):
+        """Build the layout from the sorted start rows (``None``: one sequence)."""
+        first = np.zeros(n_steps, dtype=bool)
+        if n_steps:
+            first[0] = True
+        if starts is not None:
+            first[np.asarray(starts, dtype=np.intp)] = True
+        last = np.zeros(n_steps, dtype=bool)
+        if n_steps:
+            last[-1] = True
+            last[:-1] = first[1:]
+        return cls(first, last)
+
+    @classmethod
+    def from_sequence_id(cls, sequence_id):
+        """Build the layout from a per-row label: a new sequence starts where it changes."""
+        sid = np.asarray(sequence_id)
+        T = sid.shape[0]
+        if T == 0:
+            return cls.from_starts(0)
+        change = np.ones(T, dtype=bool)
+        change[1:] = sid[1:] != sid[:-1]
+        return cls.from_starts(T, np.flatnonzero(change))
+
+    @property
+    def starts(self):
+        return np.flatnonzero(self.first)
+
+    def shift_down(self, H):
+        """Rows h_{t-1} for every t (zeros at sequence starts): the design's first block."""
+        Hprev = np.empty_like(H)
+        Hprev[1:] = H[:-1]
+        Hprev[self.first] = 0
+        return Hprev
+
+    def shift_up(self, Q):
+        """Rows q_{t+1} for every t (zeros at sequence ends)."""
+        Qnext = np.empty_like(Q)
+        Qnext[:-1] = Q[1:]
+        Qnext[self.last] = 0
+        return Qnext
+
+
+def _he(fan_in, fan_out):
+    return np.sqrt(2.0 / fan_in)
+
+
+def _glorot(fan_in, fan_out):
+    return np.sqrt(2.0 / (fan_in + fan_out))
+
+
+def _lecun(fan_in, fan_out):
+    return np.sqrt(1.0 / fan_in)
+
+
+#: Initialization name -> std(fan_in, fan_out) rule. ``"normal"`` uses a fixed std.
+INITIALIZATIONS = {"normal": None, "he": _he, "glorot": _glorot, "lecun": _lecun}
+
+
+def init_weights(
+    n_hidden, n_features, n_outputs, init="normal", scale=0.1, random_state=None, dtype=np.float64
+):
+    """Random initial weights, biases zero (paper section 5.4).
+
+    Parameters
+    ----------
+    n_hidden, n_features, n_outputs : int
+        r, n and m.
+    init : {"normal", "he", "glorot", "lecun"}
+        ``"normal"``: every weight N(0, scale^2) (the paper's N(0, 1e-3) and N(0, 0.1) mean
+        std 1e-3 and 0.1). The others are Gaussian with the std of that rule computed from
+        each matrix's fan-in / fan-out (``scale`` is then ignored).
+    scale : float
+        Standard deviation for ``init="normal"``.
+    random_state : None, int or numpy.random.RandomState
+        Resolved by the caller (``sklearn.utils.check_random_state``); an int or None is
+        accepted here too.
+    dtype : numpy dtype
+        float64 or float32.
+    """
+    if init not in INITIALIZATIONS:
+        raise ValueError(f"init must be one of {sorted(INITIALIZATIONS)}, got {init!r}.")
+    rng = (
+        random_state
+        if isinstance(random_state, np.random.RandomState)
+        else np.random.RandomState(random_state)
+    )
+    rule = INITIALIZATIONS[init]
+    r, n, m = n_hidden, n_features, n_outputs
+
+    def draw(rows, cols):
+        std = scale if rule is None else rule(cols, rows)
+        return (rng.standard_normal((rows, cols)) * std).astype(dtype)
+
+    # Draw order A, W, V matches the paper's parameter order (A, W, V, b, c).
+    A = draw(m, r)
+    W = draw(r, r)
+    V = draw(r, n)
+    return RNNWeights(W, V, np.zeros(r, dtype), A, np.zeros(m, dtype))
+
+
+def forward(weights, X, activation, layout=None, h0=None):
+    """Run the recurrence over the rows of X.
+
+    Parameters
+    ----------
+    weights : RNNWeights
+    X : ndarray of shape (T, n)
+    activation : Activation
+        Strategy object from :mod:`skalm.activations`.
+    layout : SequenceLayout or None
+        Independent sequences (h is reset to 0 at each start). None: one sequence.
+    h0 : ndarray of shape (r,) or None
+        Hidden state before the first row of the first sequence (default 0). Later
+        sequence starts always use 0.
+
+    Returns
+    -------
+    U, H : ndarrays of shape (T, r)
+        Pre-activations and hidden states.
+    """
+    W, V, b = weights.W, weights.V, weights.b
+    T = X.shape[0]
+    r = W.shape[0]
+    # The input part has no recurrence: one GEMM for all steps.
+    U = X @ V.T + b
+    H = np.empty_like(U)
+    first = layout.first if layout is not None else None
+    h = np.zeros(r, dtype=U.dtype) if h0 is None else np.asarray(h0, dtype=U.dtype)
+    sigma = activation.sigma
+    WT = np.ascontiguousarray(W.T)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(T):
+            if first is not None and first[t] and t > 0:
+                h = np.zeros(r, dtype=U.dtype)
+            U[t] += h @ WT
+            h = sigma(U[t])
+            H[t] = h
+    return U, H
+
+
+def predict_outputs(weights, H):
+    """yhat_t = A h_t + c for every row of H."""
+    return H @ weights.A.T + weights.c
+
+
+def mse_loss(weights, H, Y):
+    """(1/T) sum_t ||y_t - A h_t - c||^2: the paper's TrainErr (mean over time steps)."""
+    R = predict_outputs(weights, H) - Y
+    return float(np.einsum("ij,ij->", R, R)) / max(Y.shape[0], 1)
+
+
+def penalty(weights, U, lambdas):
+    """P(s) of paper eq. (2.5)."""
+    W, V, b, A, c = weights
+    l1, l2, l3, l4, l5, l6 = lambdas
+    sq = lambda a: float(np.vdot(a, a))  # noqa: E731
+    return l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c) + l6 * sq(U)
+
+
+def objective(weights, X, Y, activation, lambdas, layout=None):
+    """R(s) at the feasible point of the weights: loss + P with (u, h) from the forward pass.
+
+    This is the training objective every solver is compared on.
+    """
+    U, H = forward(weights, X, activation, layout)
+    return mse_loss(weights, H, Y) + penalty(weights, U, lambdas)

@@ -1,0 +1,106 @@
+"""One BCD sweep (Algorithm 3.2), its stationarity certificate, and the augmented Lagrangian.
+
+``s`` = (weights, H, U) with time-major H, U of shape (T, r). Multipliers Xi (for C1) and Zeta
+(for C2) have the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ...model import mse_loss, penalty
+from .blocks import h_block, preactivation, u_block, z_block
+
+__all__ = [
+    "ALMPoint",
+    "bcd_sweep",
+    "constraints",
+    "feasibility",
+    "augmented_lagrangian",
+    "gradients",
+    "certificate",
+]
+
+
+class ALMPoint(NamedTuple):
+    """A point s = (z, h, u) of problem (2.6)."""
+
+    weights: object
+    H: np.ndarray
+    U: np.ndarray
+
+
+def constraints(problem, s, activation, P=None):
+    """C1 = u - (W h_{t-1} + V x_t + b) and C2 = h - sigma(u), each (T, r)."""
+    if P is None:
+        P = preactivation(problem, s.weights, s.H)
+    return s.U - P, s.H - activation.sigma(s.U)
+
+
+def feasibility(C1, C2):
+    """FeasVio = max(||C1||, ||C2||), Euclidean norms over all entries."""
+    return max(float(np.linalg.norm(C1)), float(np.linalg.norm(C2)))
+
+
+def augmented_lagrangian(problem, s, Xi, Zeta, gamma, activation, C=None):
+    """L(s; xi, zeta, gamma) of eq. (3.1)."""
+    C1, C2 = constraints(problem, s, activation) if C is None else C
+    R = mse_loss(s.weights, s.H, problem.Y) + penalty(s.weights, s.U, problem.lambdas)
+    return (
+        R
+        + float(np.vdot(Xi, C1))
+        + float(np.vdot(Zeta, C2))
+        + 0.5 * gamma * (float(np.vdot(C1, C1)) + float(np.vdot(C2, C2)))
+    )
+
+
+def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
+    """Gradients of L with respect to z (as an RNNWeights of arrays) and to h.
+
+    With E1 = xi + gamma C1, E2 = zeta + gamma C2 and residuals R_t = A h_t + c - y_t:
+    grad_W = 2 l2 W - E1^T Hprev, grad_V = 2 l3 V - E1^T X, grad_b = 2 l4 b - sum_t E1_t,
+    grad_A = (2/T) R^T H + 2 l1 A, grad_c = (2/T) sum_t R_t + 2 l5 c,
+    grad_h_t = (2/T) A^T R_t + E2_t - W^T E1_{t+1} (the last term only inside a sequence).
+    """
+    W, V, b, A, c = s.weights
+    l1, l2, l3, l4, l5, _ = problem.lambdas
+    layout = problem.layout
+    T = s.H.shape[0]
+    C1, C2 = constraints(problem, s, activation) if C is None else C
+    E1 = Xi + gamma * C1
+    E2 = Zeta + gamma * C2
+    Res = s.H @ A.T + c - problem.Y
+    Hprev = layout.shift_down(s.H)
+    gW = 2 * l2 * W - E1.T @ Hprev
+    gV = 2 * l3 * V - E1.T @ problem.X
+    gb = 2 * l4 * b - E1.sum(axis=0)
+    gA = (2.0 / T) * (Res.T @ s.H) + 2 * l1 * A
+    gc = (2.0 / T) * Res.sum(axis=0) + 2 * l5 * c
+    gH = (2.0 / T) * (Res @ A) + E2 - layout.shift_up(E1) @ W
+    return (gW, gV, gb, gA, gc), gH
+
+
+def certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
+    """kappa = sqrt(||grad_z L||^2 + ||grad_h L||^2 + mu^2 ||u - u_prev||^2) (spec 3d).
+
+    An upper bound on dist(0, dL(s)) at the point after a sweep: the quantity of the inner
+    stopping condition (3.6).
+    """
+    gz, gH = gradients(problem, s, Xi, Zeta, gamma, activation, C)
+    total = sum(float(np.vdot(g, g)) for g in gz) + float(np.vdot(gH, gH))
+    dU = s.U - U_prev
+    total += mu * mu * float(np.vdot(dU, dU))
+    return float(np.sqrt(total))
+
+
+def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation):
+    """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2)."""
+    weights = z_block(problem, s.H, s.U, Xi, gamma)
+    H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation)
+    U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation)
+    new = ALMPoint(weights, H, U)
+    C1 = U - P
+    C2 = H - activation.sigma(U)
+    return new, (C1, C2)

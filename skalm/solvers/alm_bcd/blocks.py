@@ -1,0 +1,123 @@
+"""The three closed-form block updates of one BCD sweep (spec section 3, paper eqs. 3.14-3.16).
+
+The paper writes them with Kronecker products (Psi(h) has rT rows and r^2+rn+r columns). Here
+each is the same minimizer written with small dense matrices on time-major (T, .) arrays:
+
+* z-block: two ridge regressions solved by Cholesky,
+* h-block: two r x r matrices D1, D2 factored once, all T right-hand sides solved at once,
+* u-block: rT independent 1-D problems, solved by the activation strategy, vectorized.
+
+``tests/test_blocks_vs_kronecker.py`` checks every block against a literal Kronecker
+implementation of the paper's formulas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+from ...model import RNNWeights
+
+__all__ = ["spd_solve", "z_block", "h_block", "u_block", "preactivation"]
+
+
+def spd_solve(G, B):
+    """Solve G X = B for a symmetric positive (semi)definite G.
+
+    Cholesky when G is positive definite (always, when the lambdas are positive); a
+    least-squares solve when it is singular (zero regularization on rank-deficient data).
+    """
+    try:
+        return cho_solve(cho_factor(G, lower=False, check_finite=False), B, check_finite=False)
+    except (LinAlgError, ValueError):
+        return np.linalg.lstsq(G, B, rcond=None)[0].astype(B.dtype, copy=False)
+
+
+def _design(problem, H):
+    """Z with rows [h_{t-1}, x_t, 1]: the design of the recurrent ridge regression."""
+    Hprev = problem.layout.shift_down(H)
+    ones = np.ones((H.shape[0], 1), dtype=H.dtype)
+    return np.hstack([Hprev, problem.X, ones])
+
+
+def z_block(problem, H, U, Xi, gamma):
+    """Exact minimizer of L over z = (W, V, b, A, c) at fixed (h, u) (eq. 3.14).
+
+    Theta = [W V b] solves (Z^T Z + (2/gamma) Lam_w) Theta^T = Z^T (U + Xi/gamma);
+    [A c] solves (Ht^T Ht + T Lam_a) [A c]^T = Ht^T Y with Ht rows [h_t, 1].
+    """
+    l1, l2, l3, l4, l5, _ = problem.lambdas
+    T, r = H.shape
+    n = problem.X.shape[1]
+    dtype = H.dtype
+
+    Z = _design(problem, H)
+    G = Z.T @ Z
+    lam_w = np.concatenate([np.full(r, l2), np.full(n, l3), [l4]]).astype(dtype)
+    G[np.diag_indices_from(G)] += (2.0 / gamma) * lam_w
+    theta_T = spd_solve(G, Z.T @ (U + Xi / gamma))  # (r+n+1, r)
+    W = np.ascontiguousarray(theta_T[:r].T)
+    V = np.ascontiguousarray(theta_T[r : r + n].T)
+    b = theta_T[r + n].copy()
+
+    Ht = np.hstack([H, np.ones((T, 1), dtype=dtype)])
+    G2 = Ht.T @ Ht
+    lam_a = np.concatenate([np.full(r, l1), [l5]]).astype(dtype)
+    G2[np.diag_indices_from(G2)] += T * lam_a
+    ac_T = spd_solve(G2, Ht.T @ problem.Y)  # (r+1, m)
+    A = np.ascontiguousarray(ac_T[:r].T)
+    c = ac_T[r].copy()
+    return RNNWeights(W, V, b, A, c)
+
+
+def h_block(problem, weights, U, Xi, Zeta, gamma, activation):
+    """Exact minimizer of L over h at fixed (z, u) (eq. 3.18).
+
+    D1 h_t = gamma W^T (u_{t+1} + xi_{t+1}/gamma - V x_{t+1} - b) + gamma sigma(u_t) - zeta_t
+             + (2/T) A^T (y_t - c)  for steps that feed a next step; D2 (no W^T W term) for the
+    last step of each sequence.
+    """
+    W, V, b, A, c = weights
+    T, r = U.shape
+    layout = problem.layout
+    twoT = 2.0 / T
+    AtA = twoT * (A.T @ A)
+    AtA[np.diag_indices_from(AtA)] += gamma
+    D2 = AtA
+    D1 = D2 + gamma * (W.T @ W)
+
+    Q = U + Xi / gamma - problem.X @ V.T - b
+    rhs = gamma * (layout.shift_up(Q) @ W)
+    rhs += gamma * activation.sigma(U)
+    rhs -= Zeta
+    rhs += twoT * ((problem.Y - c) @ A)
+
+    last = layout.last
+    H = np.empty_like(rhs)
+    inner = ~last
+    # D1, D2 are symmetric: solving D x = rhs_t for all rows is D^{-1} rhs^T.
+    if inner.any():
+        H[inner] = spd_solve(D1, rhs[inner].T).T
+    H[last] = spd_solve(D2, rhs[last].T).T
+    return H
+
+
+def preactivation(problem, weights, H):
+    """p_t = W h_{t-1} + V x_t + b for every row (p = Psi(h) w in the paper)."""
+    W, V, b = weights.W, weights.V, weights.b
+    P = problem.layout.shift_down(H) @ W.T
+    P += problem.X @ V.T
+    P += b
+    return P
+
+
+def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation):
+    """Global minimizer over u of L + (mu/2)||u - u_prev||^2 at fixed (z, h) (eq. 3.16).
+
+    Returns the new U and P (the pre-activation of the new z, h, reused by the certificate).
+    """
+    P = preactivation(problem, weights, H)
+    th1 = P - Xi / gamma
+    th2 = H + Zeta / gamma
+    U = activation.solve_u(th1, th2, U_prev, gamma, mu, problem.lambdas.l6)
+    return np.asarray(U, dtype=H.dtype), P

@@ -1,0 +1,197 @@
+"""The interface every solver implements, and the records they share.
+
+A solver is a small object built from plain settings. ``solve(problem, activation, weights0)``
+returns a :class:`SolverResult`. Solvers know nothing of scikit-learn: the estimator validates
+the data, builds the :class:`Problem`, looks the solver up in the registry and stores the
+result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
+
+__all__ = ["Problem", "SolverResult", "History", "Solver", "HISTORY_KEYS", "blas_limit"]
+
+
+def blas_limit(n_threads):
+    """Context manager limiting every loaded BLAS to ``n_threads`` (None: no change)."""
+    return threadpool_limits(limits=n_threads) if n_threads is not None else _NullContext()
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+#: Keys every solver records once per outer iteration (equal-length lists).
+HISTORY_KEYS = ("train_loss", "objective", "feasibility", "kappa", "gamma", "n_inner", "time")
+
+
+@dataclass
+class Problem:
+    """A training problem: the data in time-major form and the regularization.
+
+    Attributes
+    ----------
+    X : ndarray of shape (T, n)
+    Y : ndarray of shape (T, m)
+    lambdas : Lambdas
+    layout : SequenceLayout
+        Independent sequences inside the T rows.
+    X_val, Y_val : ndarray or None
+        Optional validation rows, run on from the hidden state at the end of the training
+        rows (the paper's test protocol). Used for the validation loss in the history and
+        by validation-based stopping.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    lambdas: Lambdas
+    layout: Optional[SequenceLayout] = None
+    X_val: Optional[np.ndarray] = None
+    Y_val: Optional[np.ndarray] = None
+
+    def __post_init__(self):
+        if self.layout is None:
+            self.layout = SequenceLayout.from_starts(self.X.shape[0])
+
+    @property
+    def n_steps(self):
+        return self.X.shape[0]
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    @property
+    def has_validation(self):
+        return self.X_val is not None and self.Y_val is not None and len(self.X_val) > 0
+
+    def evaluate(self, weights, activation):
+        """True forward pass: (train_loss, objective R, final hidden state, U, H)."""
+        U, H = forward(weights, self.X, activation, self.layout)
+        loss = mse_loss(weights, H, self.Y)
+        return loss, loss + penalty(weights, U, self.lambdas), H[-1].copy(), U, H
+
+    def validation_loss(self, weights, activation, h_last):
+        """Loss on the validation rows, run on from the end of the training rows."""
+        _, Hv = forward(weights, self.X_val, activation, None, h0=h_last)
+        return mse_loss(weights, Hv, self.Y_val)
+
+
+class History:
+    """Per-outer-iteration record; ``as_dict()`` gives equal-length lists."""
+
+    def __init__(self, with_validation=False):
+        self._keys = HISTORY_KEYS + (("val_loss",) if with_validation else ())
+        self._data = {k: [] for k in self._keys}
+        self._t0 = time.perf_counter()
+
+    def elapsed(self):
+        return time.perf_counter() - self._t0
+
+    def append(self, **values):
+        values.setdefault("time", self.elapsed())
+        missing = set(self._keys) - set(values)
+        if missing:
+            raise KeyError(f"history entry lacks {sorted(missing)}")
+        for k in self._keys:
+            self._data[k].append(float(values[k]))
+
+    def __len__(self):
+        return len(self._data["time"])
+
+    def last(self, key):
+        return self._data[key][-1]
+
+    def as_dict(self):
+        return {k: list(v) for k, v in self._data.items()}
+
+
+@dataclass
+class SolverResult:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    weights : RNNWeights
+        The learned parameters (predictions always use them through a forward pass).
+    history : dict of lists
+        One entry per outer iteration, keys :data:`HISTORY_KEYS` (+ ``"val_loss"``).
+    n_iter : int
+        Outer iterations run.
+    converged : bool
+        True when a stopping rule (not the iteration cap) ended the run.
+    message : str
+        Why the run ended.
+    diverged : bool
+        True when the run was stopped because an iterate became non-finite or absurdly
+        large; ``weights`` are then the last finite ones.
+    """
+
+    weights: RNNWeights
+    history: dict
+    n_iter: int
+    converged: bool
+    message: str = ""
+    diverged: bool = False
+    extras: dict = field(default_factory=dict)
+
+
+class Solver:
+    """Base class: holds settings, implements :meth:`solve`.
+
+    Class attributes
+    ----------------
+    name : str
+        Registry name (``ElmanRNNRegressor(solver=name)``).
+    estimator_params : tuple of str
+        Names of :class:`~skalm.ElmanRNNRegressor` parameters this solver takes as keyword
+        arguments of its constructor. The estimator passes exactly these (no branching on
+        the solver's name); anything else comes from ``solver_options``.
+    """
+
+    name = ""
+    estimator_params = ("max_iter", "tol", "verbose")
+
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(
+            p.name for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
+
+    def get_params(self, deep=True):
+        """Constructor settings (scikit-learn protocol, so that ``solver__x`` is tunable)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor settings; unknown names raise a ValueError naming them."""
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for solver {type(self).__name__}; "
+                    f"valid parameters are {sorted(valid)}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        """Train from ``weights0``; return a :class:`SolverResult`."""
+        raise NotImplementedError
