@@ -72,13 +72,16 @@ def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
     E1 = Xi + gamma * C1
     E2 = Zeta + gamma * C2
     Res = s.H @ A.T + c - problem.Y
-    Hprev = layout.shift_down(s.H)
-    gW = 2 * l2 * W - E1.T @ Hprev
+    # sum_t E1_t h_{t-1}^T without building the shifted H: E1 shifted up meets H unshifted.
+    E1next = layout.shift_up(E1)
+    gW = 2 * l2 * W - E1next.T @ s.H
     gV = 2 * l3 * V - E1.T @ problem.X
     gb = 2 * l4 * b - E1.sum(axis=0)
     gA = (2.0 / T) * (Res.T @ s.H) + 2 * l1 * A
     gc = (2.0 / T) * Res.sum(axis=0) + 2 * l5 * c
-    gH = (2.0 / T) * (Res @ A) + E2 - layout.shift_up(E1) @ W
+    gH = (2.0 / T) * (Res @ A)
+    gH += E2
+    gH -= E1next @ W
     return (gW, gV, gb, gA, gc), gH
 
 
@@ -98,8 +101,9 @@ def certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
 def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation):
     """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2)."""
     weights = z_block(problem, s.H, s.U, Xi, gamma)
-    H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation)
-    U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation)
+    XV = problem.X @ weights.V.T  # shared by the h- and u-blocks
+    H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation, XV)
+    U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV)
     new = ALMPoint(weights, H, U)
     C1 = U - P
     C2 = H - activation.sigma(U)

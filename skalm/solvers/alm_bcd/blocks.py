@@ -70,54 +70,59 @@ def z_block(problem, H, U, Xi, gamma):
     return RNNWeights(W, V, b, A, c)
 
 
-def h_block(problem, weights, U, Xi, Zeta, gamma, activation):
+def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
     """Exact minimizer of L over h at fixed (z, u) (eq. 3.18).
 
     D1 h_t = gamma W^T (u_{t+1} + xi_{t+1}/gamma - V x_{t+1} - b) + gamma sigma(u_t) - zeta_t
              + (2/T) A^T (y_t - c)  for steps that feed a next step; D2 (no W^T W term) for the
-    last step of each sequence.
+    last step of each sequence. ``XV`` = X V^T may be passed in to share it with the u-block.
     """
     W, V, b, A, c = weights
     T, r = U.shape
     layout = problem.layout
     twoT = 2.0 / T
-    AtA = twoT * (A.T @ A)
-    AtA[np.diag_indices_from(AtA)] += gamma
-    D2 = AtA
+    D2 = twoT * (A.T @ A)
+    D2[np.diag_indices_from(D2)] += gamma
     D1 = D2 + gamma * (W.T @ W)
 
-    Q = U + Xi / gamma - problem.X @ V.T - b
-    rhs = gamma * (layout.shift_up(Q) @ W)
+    if XV is None:
+        XV = problem.X @ V.T
+    Q = Xi / gamma
+    Q += U
+    Q -= XV
+    Q -= b
+    # Shifting rows commutes with right-multiplication: shift(Q) W = shift(Q W), no copy of Q.
+    rhs = layout.shift_up(Q @ W)
+    rhs *= gamma
     rhs += gamma * activation.sigma(U)
     rhs -= Zeta
     rhs += twoT * ((problem.Y - c) @ A)
 
+    # D1, D2 are symmetric, so row-wise solves are D^{-1} rhs^T. Solve every row with D1, then
+    # redo the few last-of-sequence rows with D2: cheaper than splitting the matrix.
     last = layout.last
-    H = np.empty_like(rhs)
-    inner = ~last
-    # D1, D2 are symmetric: solving D x = rhs_t for all rows is D^{-1} rhs^T.
-    if inner.any():
-        H[inner] = spd_solve(D1, rhs[inner].T).T
+    H = spd_solve(D1, rhs.T).T
     H[last] = spd_solve(D2, rhs[last].T).T
-    return H
+    return np.ascontiguousarray(H)
 
 
-def preactivation(problem, weights, H):
+def preactivation(problem, weights, H, XV=None):
     """p_t = W h_{t-1} + V x_t + b for every row (p = Psi(h) w in the paper)."""
     W, V, b = weights.W, weights.V, weights.b
-    P = problem.layout.shift_down(H) @ W.T
-    P += problem.X @ V.T
+    P = problem.layout.shift_down(H @ W.T)
+    P += problem.X @ V.T if XV is None else XV
     P += b
     return P
 
 
-def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation):
+def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV=None):
     """Global minimizer over u of L + (mu/2)||u - u_prev||^2 at fixed (z, h) (eq. 3.16).
 
     Returns the new U and P (the pre-activation of the new z, h, reused by the certificate).
     """
-    P = preactivation(problem, weights, H)
+    P = preactivation(problem, weights, H, XV)
     th1 = P - Xi / gamma
-    th2 = H + Zeta / gamma
+    th2 = Zeta / gamma
+    th2 += H
     U = activation.solve_u(th1, th2, U_prev, gamma, mu, problem.lambdas.l6)
     return np.asarray(U, dtype=H.dtype), P
