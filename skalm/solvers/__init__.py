@@ -39,3 +39,23 @@ __all__ = [
     "HISTORY_KEYS",
     "ALMBCDSolver",
 ]
+from .bptt import (  # noqa: E402,F401  (register themselves)
+    LBFGS,
+    Adam,
+    ClippedGradientDescent,
+    GradientDescent,
+    MiniBatchSGD,
+    NesterovGradientDescent,
+)
+
+__all__ += [
+    "GradientDescent",
+    "ClippedGradientDescent",
+    "NesterovGradientDescent",
+    "MiniBatchSGD",
+    "Adam",
+    "LBFGS",
+]
+from .nails import NAILM, NAILS  # noqa: E402,F401  (register themselves)
+
+__all__ += ["NAILS", "NAILM"]

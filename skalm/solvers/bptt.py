@@ -1,0 +1,623 @@
+"""Backpropagation-through-time solvers on ALM-BCD's objective R: the paper's comparison set
+(section 5.4) and L-BFGS.
+
+Every solver here minimizes R(z) of :func:`skalm.model.objective` (same (1/T) loss scaling,
+same lambdas, hidden states from the true forward pass) with the analytic gradient of
+:mod:`.gradient`:
+
+==========  ==========================  ===============================================
+name        class                       method
+==========  ==========================  ===============================================
+``gd``      :class:`GradientDescent`    full-batch gradient descent (paper: GD)
+``gd-clip`` :class:`ClippedGradientDescent`  ... with gradient-norm clipping (GDC)
+``nesterov``:class:`NesterovGradientDescent` ... with Nesterov momentum (GDNM)
+``sgd``     :class:`MiniBatchSGD`       mini-batch SGD over contiguous windows (SGD)
+``adam``    :class:`Adam`               Adam, full batch by default (Adam)
+``lbfgs``   :class:`LBFGS`              scipy's L-BFGS-B (jax-sysid, MLPRegressor)
+==========  ==========================  ===============================================
+
+Design
+------
+Solver-specific settings (learning rate, momentum, clipping norm, window length, Adam's betas,
+the L-BFGS memory) live on the solver object, not on the estimator::
+
+    ElmanRNNRegressor(solver="adam")                          # defaults below
+    ElmanRNNRegressor(solver=Adam(learning_rate=1e-2))        # tuned
+    GridSearchCV(est, {"solver__learning_rate": [1e-3, 1e-2]})
+
+``estimator_params`` names the estimator's own parameters a solver takes when it is given by
+name: ``max_iter`` (epochs for the first-order methods, iterations for L-BFGS), ``tol``,
+``n_iter_no_change``, ``blas_threads`` and ``verbose``.
+
+The first-order methods share one driver loop (:class:`FirstOrderSolver`); each contributes a
+small stateful step object (:class:`GradientStep`, :class:`ClippedStep`, :class:`NesterovStep`,
+:class:`AdamStep`), in the manner of scikit-learn's ``_stochastic_optimizers``. One iteration
+is one epoch: one step on the full gradient, or one step per window for mini-batches.
+
+Every solver records the same history as ALM-BCD once per iteration (:class:`IterationMonitor`):
+``train_loss`` and ``objective`` of the true forward pass, ``feasibility`` 0 (a forward pass is
+feasible by construction), ``kappa`` = ||grad R|| at the iterate, ``gamma`` NaN (no penalty
+parameter), ``n_inner`` (gradient steps, or function evaluations for L-BFGS, in the iteration),
+``time``, and ``val_loss`` with validation data.
+
+Stopping: the cap ``max_iter`` (with a :class:`~sklearn.exceptions.ConvergenceWarning`); with
+``n_iter_no_change`` set, when R (or, with validation data, the validation loss) did not improve
+by a relative ``tol`` on its best value for that many iterations -- the rule of
+:class:`~skalm.solvers.ALMBCDSolver`; with validation data the best validated weights are
+returned. A non-finite iterate, or an objective above ``1e10 * max(R(z_0), 1)``, is divergence:
+the run stops, warns, sets ``diverged`` and returns the last weights whose forward pass was
+finite.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ..model import SequenceLayout
+from . import register_solver
+from ._progress import ProgressPrinter
+from .base import History, Solver, SolverResult, blas_limit
+from .gradient import evaluate_with_gradient, flatten, unflatten, value_and_gradient
+
+__all__ = [
+    "IterationMonitor",
+    "GradientStep",
+    "ClippedStep",
+    "NesterovStep",
+    "AdamStep",
+    "FirstOrderSolver",
+    "GradientDescent",
+    "ClippedGradientDescent",
+    "NesterovGradientDescent",
+    "MiniBatchSGD",
+    "Adam",
+    "LBFGS",
+]
+
+#: An objective above this multiple of max(R(z_0), 1) counts as divergence.
+EXPLOSION_FACTOR = 1e10
+
+FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
+
+
+class IterationMonitor:
+    """History, progress lines, stopping rules and divergence handling of one run.
+
+    Shared by every peer solver. Call :meth:`record` once per iteration with the new weights;
+    it returns True when the run must stop (stalled, or diverged). :meth:`result` builds the
+    :class:`SolverResult` and issues the ConvergenceWarning.
+
+    Parameters
+    ----------
+    name : str
+        Solver name for messages.
+    problem, activation, weights0
+        The run's problem, activation strategy and starting weights.
+    max_iter, tol, n_iter_no_change, verbose
+        As in the solvers.
+    """
+
+    def __init__(self, name, problem, activation, weights0, max_iter, tol, n_iter_no_change,
+                 verbose):
+        self.name = name
+        self.problem = problem
+        self.activation = activation
+        self.max_iter = int(max_iter)
+        self.tol = float(tol)
+        self.n_iter_no_change = n_iter_no_change
+        self.use_val = problem.has_validation
+        self.history = History(with_validation=self.use_val)
+        self.printer = ProgressPrinter(verbose, self.max_iter, self.use_val)
+        with np.errstate(all="ignore"):
+            _, self.objective0, _, _, _ = problem.evaluate(weights0, activation)
+        self.last_good = weights0
+        self.best_score, self.best_weights, self.stall = np.inf, None, 0
+        self.converged = self.diverged = False
+        self.message = ""
+
+    @property
+    def n_iter(self):
+        return len(self.history)
+
+    def exploded(self, objective):
+        """True when ``objective`` is non-finite or beyond the explosion bound."""
+        bound = EXPLOSION_FACTOR * max(self.objective0, 1.0) if np.isfinite(self.objective0) else np.inf
+        return not np.isfinite(objective) or objective > bound
+
+    def diverge(self, why):
+        """Mark the run as diverged (the caller stops)."""
+        self.diverged, self.converged = True, False
+        self.message = (
+            f"{self.name} diverged at iteration {self.n_iter + 1} ({why}); returning the last "
+            "finite weights."
+        )
+        return True
+
+    def stop(self, message, converged=True):
+        """End the run for a solver-specific reason."""
+        self.converged, self.message = converged, message
+        return True
+
+    def record(self, weights, *, kappa, n_inner, loss=None, objective=None, h_last=None,
+               feasibility=0.0, gamma=float("nan")):
+        """Record one iteration ending at ``weights``; True when the run must stop.
+
+        ``loss``, ``objective`` and ``h_last`` (the last training hidden state) are those of
+        the true forward pass of ``weights``; they are computed when not given.
+        """
+        if not weights.all_finite():
+            return self.diverge("non-finite weights")
+        with np.errstate(all="ignore"):
+            if loss is None or objective is None or (self.use_val and h_last is None):
+                loss, objective, h_last, _, _ = self.problem.evaluate(weights, self.activation)
+        if self.exploded(objective) or not np.isfinite(kappa):
+            return self.diverge(f"objective R = {objective:.3g}, kappa = {kappa:.3g}")
+        self.last_good = weights
+        entry = dict(
+            train_loss=loss, objective=objective, feasibility=feasibility, kappa=kappa,
+            gamma=gamma, n_inner=n_inner,
+        )
+        if self.use_val:
+            entry["val_loss"] = self.problem.validation_loss(weights, self.activation, h_last)
+        self.history.append(**entry)
+        self.printer.line(self.n_iter, self.history)
+
+        if self.n_iter_no_change is None:
+            return False
+        score = entry["val_loss"] if self.use_val else objective
+        if self.best_weights is None or score < self.best_score - self.tol * abs(self.best_score):
+            self.best_score, self.best_weights, self.stall = score, weights, 0
+        else:
+            self.stall += 1
+        if self.stall >= self.n_iter_no_change:
+            what = "validation loss" if self.use_val else "training objective"
+            return self.stop(
+                f"{what} did not improve by tol={self.tol} for {self.n_iter_no_change} "
+                f"iterations (stopped at {self.n_iter})."
+            )
+        return False
+
+    def result(self, extras=None, stacklevel=4):
+        """The SolverResult (best validated weights with validation data); warns when the run
+        neither converged nor stopped by a rule."""
+        if not self.message:
+            self.message = f"{self.name} reached max_iter={self.max_iter} iterations."
+        weights = self.last_good
+        if self.use_val and self.best_weights is not None and not self.diverged:
+            weights = self.best_weights
+        if self.diverged or not self.converged:
+            warnings.warn(self.message, ConvergenceWarning, stacklevel=stacklevel)
+        return SolverResult(
+            weights=weights, history=self.history.as_dict(), n_iter=self.n_iter,
+            converged=self.converged, message=self.message, diverged=self.diverged,
+            extras=dict(extras or {}),
+        )
+
+
+# -- step objects ---------------------------------------------------------------------------
+class GradientStep:
+    """z <- z - learning_rate * g."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = float(learning_rate)
+
+    def step(self, params, grad):
+        params -= self.learning_rate * grad
+        return params
+
+
+class ClippedStep(GradientStep):
+    """Gradient step on g * min(1, clip_norm / ||g||) (global Euclidean norm over all weights)."""
+
+    def __init__(self, learning_rate, clip_norm):
+        super().__init__(learning_rate)
+        self.clip_norm = float(clip_norm)
+
+    def step(self, params, grad):
+        norm = float(np.linalg.norm(grad))
+        if norm > self.clip_norm:
+            grad = grad * (self.clip_norm / norm)
+        return super().step(params, grad)
+
+
+class NesterovStep:
+    """Nesterov momentum in the form of Sutskever et al. (2013), as Keras and scikit-learn do.
+
+    v <- momentum v - learning_rate g;  z <- z + momentum v - learning_rate g, the gradient
+    being taken at the stored point (the look-ahead is folded into the update).
+    """
+
+    def __init__(self, learning_rate, momentum):
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.velocity = None
+
+    def step(self, params, grad):
+        if self.velocity is None:
+            self.velocity = np.zeros_like(params)
+        self.velocity *= self.momentum
+        self.velocity -= self.learning_rate * grad
+        params += self.momentum * self.velocity - self.learning_rate * grad
+        return params
+
+
+class AdamStep:
+    """Adam (Kingma and Ba, 2015) with bias correction."""
+
+    def __init__(self, learning_rate, beta1, beta2, epsilon):
+        self.learning_rate = float(learning_rate)
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        self.t = 0
+        self.m = self.v = None
+
+    def step(self, params, grad):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.t += 1
+        self.m *= self.beta1
+        self.m += (1 - self.beta1) * grad
+        self.v *= self.beta2
+        self.v += (1 - self.beta2) * grad * grad
+        lr = self.learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        params -= lr * self.m / (np.sqrt(self.v) + self.epsilon)
+        return params
+
+
+# -- mini-batch windows ---------------------------------------------------------------------
+def _windows(n_steps, batch_size):
+    """Contiguous windows [start, stop) of ``batch_size`` rows covering all rows."""
+    size = max(1, min(int(batch_size), n_steps))
+    return [(a, min(a + size, n_steps)) for a in range(0, n_steps, size)]
+
+
+def window_value_and_gradient(weights, problem, activation, start, stop):
+    """Unbiased estimate of R and grad R from the rows [start, stop).
+
+    The window's share of R is scaled up to the whole series: its data term is the mean of
+    ||y_t - yhat_t||^2 over the window and its l6 term T/|window| times l6 sum ||u_t||^2; the
+    weight penalties are whole. The hidden state at the window's first row is that of the true
+    forward pass (run from the start of its sequence), and the gradient is exact through it:
+    the rows before the window are run forward and backward with zero weight. A step therefore
+    costs rows ``[sequence start, stop)``; an epoch of windows of w rows over one sequence of T
+    rows costs about T^2 / (2 w) row updates instead of T.
+    """
+    first = problem.layout.first
+    seq_start = int(np.flatnonzero(first[: start + 1])[-1])
+    sl = slice(seq_start, stop)
+    last = problem.layout.last[sl].copy()
+    last[-1] = True
+    layout = SequenceLayout(first[sl], last)
+    n = stop - start
+    out_w = np.zeros(stop - seq_start, dtype=problem.dtype)
+    pre_w = np.zeros_like(out_w)
+    out_w[start - seq_start:] = 1.0 / n
+    pre_w[start - seq_start:] = problem.n_steps / n
+    return value_and_gradient(
+        weights, problem.X[sl], problem.Y[sl], layout, activation, problem.lambdas, out_w, pre_w
+    )
+
+
+# -- the first-order driver -----------------------------------------------------------------
+class FirstOrderSolver(Solver):
+    """Shared driver of the first-order BPTT solvers (not registered itself).
+
+    Subclasses implement :meth:`make_step` (a fresh step object per run) and may set a
+    ``batch_size`` attribute (None: full batch).
+    """
+
+    estimator_params = FORWARD_PASS_PARAMS
+    batch_size = None
+
+    def make_step(self):
+        raise NotImplementedError
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        """Run ``max_iter`` epochs or until a stopping rule; see the module docstring."""
+        with blas_limit(self.blas_threads):
+            return self._solve(problem, activation, weights0, random_state)
+
+    def _solve(self, problem, activation, weights0, random_state):
+        like = weights0.astype(problem.dtype)
+        monitor = IterationMonitor(
+            self.name, problem, activation, like, self.max_iter, self.tol,
+            self.n_iter_no_change, self.verbose,
+        )
+        rng = check_random_state(random_state)
+        opt = self.make_step()
+        windows = None if self.batch_size is None else _windows(problem.n_steps, self.batch_size)
+        params = flatten(like)
+        with np.errstate(all="ignore"):
+            fp = evaluate_with_gradient(like, problem, activation)
+            for _ in range(int(self.max_iter)):
+                if windows is None:
+                    params = opt.step(params, flatten(fp.grad))
+                    n_inner = 1
+                else:
+                    for i in rng.permutation(len(windows)):
+                        w = unflatten(params, like)
+                        g = window_value_and_gradient(w, problem, activation, *windows[i]).grad
+                        params = opt.step(params, flatten(g))
+                        if not np.all(np.isfinite(params)):
+                            break
+                    n_inner = len(windows)
+                weights = unflatten(params, like)
+                if not weights.all_finite():
+                    monitor.diverge("non-finite weights")
+                    break
+                fp = evaluate_with_gradient(weights, problem, activation)
+                kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
+                if monitor.record(
+                    weights, kappa=kappa, n_inner=n_inner, loss=fp.loss,
+                    objective=fp.objective, h_last=fp.H[-1],
+                ):
+                    break
+        return monitor.result()
+
+
+@register_solver
+class GradientDescent(FirstOrderSolver):
+    """Full-batch gradient descent on R (the paper's GD).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.05
+        Step size. The paper tuned it over {1e-4, ..., 1} per data set and initialization.
+    max_iter : int, default=500
+        Epochs (one step each).
+    tol : float, default=1e-4
+        Relative improvement of R that counts for ``n_iter_no_change``.
+    n_iter_no_change : int or None, default=10
+        Stop when R (or the validation loss) did not improve by ``tol`` for this many epochs.
+        None: run to ``max_iter``.
+    blas_threads : int or None, default=1
+        BLAS threads during the solve (as ALM-BCD).
+    verbose : int, default=0
+        1: one line per epoch.
+    """
+
+    name = "gd"
+
+    def __init__(self, learning_rate=0.05, max_iter=500, tol=1e-4, n_iter_no_change=10,
+                 blas_threads=1, verbose=0):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def make_step(self):
+        return GradientStep(self.learning_rate)
+
+
+@register_solver
+class ClippedGradientDescent(FirstOrderSolver):
+    """Full-batch gradient descent with gradient-norm clipping (the paper's GDC).
+
+    The gradient is rescaled to norm ``clip_norm`` when it is longer (one global Euclidean norm
+    over all weights, Pascanu et al. 2013; Keras' ``clipnorm`` clips each weight array
+    separately instead).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.05
+    clip_norm : float, default=1.0
+        The paper searched {0.5, 1, 1.5, 2, 3, 4, 5, 6}.
+    max_iter, tol, n_iter_no_change, blas_threads, verbose
+        As :class:`GradientDescent`.
+    """
+
+    name = "gd-clip"
+
+    def __init__(self, learning_rate=0.05, clip_norm=1.0, max_iter=500, tol=1e-4,
+                 n_iter_no_change=10, blas_threads=1, verbose=0):
+        self.learning_rate = learning_rate
+        self.clip_norm = clip_norm
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def make_step(self):
+        return ClippedStep(self.learning_rate, self.clip_norm)
+
+
+@register_solver
+class NesterovGradientDescent(FirstOrderSolver):
+    """Full-batch gradient descent with Nesterov momentum (the paper's GDNM).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.05
+    momentum : float, default=0.9
+    max_iter, tol, n_iter_no_change, blas_threads, verbose
+        As :class:`GradientDescent`.
+    """
+
+    name = "nesterov"
+
+    def __init__(self, learning_rate=0.05, momentum=0.9, max_iter=500, tol=1e-4,
+                 n_iter_no_change=10, blas_threads=1, verbose=0):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def make_step(self):
+        return NesterovStep(self.learning_rate, self.momentum)
+
+
+@register_solver
+class MiniBatchSGD(FirstOrderSolver):
+    """Mini-batch SGD over contiguous windows of the sequence (the paper's mini-batch SGD).
+
+    Each epoch visits the windows of ``batch_size`` consecutive rows once, in an order drawn
+    from ``random_state``, and takes one step per window on the unbiased estimate of grad R of
+    :func:`window_value_and_gradient` (true hidden state at the window start, exact gradient).
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    batch_size : int, default=50
+        Rows per window (the paper used 2 for T = 10, 50 for S&P, 100 for T = 500). Clipped to
+        the number of rows.
+    max_iter : int, default=200
+        Epochs.
+    tol, n_iter_no_change, blas_threads, verbose
+        As :class:`GradientDescent`.
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate=0.01, batch_size=50, max_iter=200, tol=1e-4,
+                 n_iter_no_change=10, blas_threads=1, verbose=0):
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def make_step(self):
+        return GradientStep(self.learning_rate)
+
+
+@register_solver
+class Adam(FirstOrderSolver):
+    """Adam on R (the paper's Adam), full batch unless ``batch_size`` is set.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+        The paper's tuned value on all three data sets (Table 4).
+    beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+    batch_size : int or None, default=None
+        None: full-batch Adam (what jax-sysid and the torch baseline of the peer figures do).
+        An int: windows as :class:`MiniBatchSGD`.
+    max_iter : int, default=500
+        Epochs.
+    tol, n_iter_no_change, blas_threads, verbose
+        As :class:`GradientDescent`.
+    """
+
+    name = "adam"
+
+    def __init__(self, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8, batch_size=None,
+                 max_iter=500, tol=1e-4, n_iter_no_change=10, blas_threads=1, verbose=0):
+        self.learning_rate = learning_rate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def make_step(self):
+        return AdamStep(self.learning_rate, self.beta1, self.beta2, self.epsilon)
+
+
+# -- L-BFGS ---------------------------------------------------------------------------------
+@register_solver
+class LBFGS(Solver):
+    """L-BFGS-B of :func:`scipy.optimize.minimize` on R with the analytic gradient.
+
+    What jax-sysid and :class:`~sklearn.neural_network.MLPRegressor` use. One iteration of
+    the history is one L-BFGS iteration (``n_inner``: function and gradient evaluations it
+    took, line search included).
+
+    Parameters
+    ----------
+    memory : int, default=10
+        Number of correction pairs kept (scipy's ``maxcor``).
+    max_iter : int, default=500
+        Cap on L-BFGS iterations (scipy's ``maxiter``).
+    max_fun : int, default=15000
+        Cap on function evaluations (scipy's ``maxfun``).
+    gtol : float, default=1e-6
+        scipy's own test: stop when the largest gradient entry is at most ``gtol``.
+    tol : float, default=1e-4
+        Relative improvement of R that counts for ``n_iter_no_change`` (scipy's ``ftol`` is
+        left at its default).
+    n_iter_no_change : int or None, default=10
+        As :class:`GradientDescent`; None leaves stopping to scipy and the caps.
+    blas_threads : int or None, default=1
+    verbose : int, default=0
+    """
+
+    name = "lbfgs"
+    estimator_params = FORWARD_PASS_PARAMS
+
+    def __init__(self, memory=10, max_iter=500, max_fun=15000, gtol=1e-6, tol=1e-4,
+                 n_iter_no_change=10, blas_threads=1, verbose=0):
+        self.memory = memory
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.gtol = gtol
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        """Minimize R from ``weights0`` with scipy; see the class docstring."""
+        with blas_limit(self.blas_threads):
+            return self._solve(problem, activation, weights0)
+
+    def _solve(self, problem, activation, weights0):
+        like = weights0.astype(problem.dtype)
+        monitor = IterationMonitor(
+            self.name, problem, activation, like, self.max_iter, self.tol,
+            self.n_iter_no_change, self.verbose,
+        )
+        cache = {"x": None, "fp": None, "n_fun": 0}
+
+        def fun(x):
+            cache["n_fun"] += 1
+            weights = unflatten(x, like)
+            fp = evaluate_with_gradient(weights, problem, activation)
+            cache["x"], cache["fp"] = x.copy(), fp
+            if not np.isfinite(fp.objective):
+                return np.inf, np.zeros_like(x)
+            return fp.objective, flatten(fp.grad, np.float64)
+
+        def callback(intermediate_result):
+            x = intermediate_result.x
+            if cache["x"] is None or not np.array_equal(x, cache["x"]):
+                fun(x)
+                cache["n_fun"] -= 1  # a bookkeeping evaluation, not the optimizer's
+            fp = cache["fp"]
+            kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
+            n_inner, cache["n_fun"] = cache["n_fun"], 0
+            if monitor.record(
+                unflatten(x, like), kappa=kappa, n_inner=n_inner, loss=fp.loss,
+                objective=fp.objective, h_last=fp.H[-1],
+            ):
+                raise StopIteration
+
+        with np.errstate(all="ignore"):
+            res = minimize(
+                fun, flatten(like, np.float64), jac=True, method="L-BFGS-B", callback=callback,
+                options=dict(
+                    maxiter=int(self.max_iter), maxfun=int(self.max_fun),
+                    maxcor=int(self.memory), gtol=float(self.gtol),
+                ),
+            )
+        if not monitor.message:
+            if res.status == 0:
+                monitor.stop(f"L-BFGS-B converged: {res.message}")
+            elif monitor.n_iter < int(self.max_iter):
+                monitor.stop(f"L-BFGS-B stopped: {res.message}", converged=False)
+        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev)})

@@ -1,0 +1,393 @@
+"""NAILS and NAILM (Bemporad): sequential least squares on the residuals of R.
+
+R is a sum of squares. Stack the residual vector
+
+    e(z) = [ (yhat_t - y_t) / sqrt(T)  for all t ;   sqrt(l6) u_t  for all t ;
+             sqrt(l2) W ; sqrt(l3) V ; sqrt(l4) b ; sqrt(l1) A ; sqrt(l5) c ]
+
+so that ||e(z)||^2 = R(z) exactly, with (u, h, yhat) from the true forward pass. Each iteration
+linearizes e around z (Jacobian J from forward sensitivities: the recursion
+du_t = dW h_{t-1} + dV x_t + db + W dh_{t-1}, dh_t = sigma'(u_t) du_t run forward in time,
+vectorized over a batch of parameter directions) and solves the linear least-squares problem
+
+    min_d ||e + J d||^2 + lam ||d||^2,   i.e.   (J^T J + lam I) d = -J^T e = -grad R / 2.
+
+* :class:`NAILS` takes the Gauss-Newton direction (lam = 0) and a backtracking Armijo line
+  search on R (step 1, halved until R(z + a d) <= R(z) + 1e-4 a grad R . d).
+* :class:`NAILM` is Levenberg-Marquardt: a trial step z + d is accepted when the actual decrease
+  of R is a positive fraction of the decrease the linear model predicts,
+  ``R - ||e + J d||^2``; lam shrinks after a good step and grows otherwise
+  (the update of Nielsen, as in Madsen, Nielsen and Tingleff, *Methods for non-linear least
+  squares problems*, 2004), a trust region in all but name.
+
+Adapted from the paper: Bemporad's NAILS/NAILM alternate sequential least squares with ADMM
+iterations, the ADMM being there for non-smooth or non-convex regularizers (l1, group lasso,
+integer constraints). R's regularization is a smooth squared L2 norm, so it simply becomes rows
+of the least-squares problem and no inner ADMM is needed.
+
+Size limit and linear solver
+----------------------------
+With P = r^2 + r n + r + m r + m parameters the Jacobian has T (m + r) rows (the l6 rows are
+those of u) and P columns: at the paper's T = 500 synthetic size (r = 100, n = 80, m = 30,
+T = 450) that is 58,500 x 21,130, about 10 GB, and J^T J alone is 3.6 GB. So two linear
+solvers are built in (``linear_solver``):
+
+* ``"dense"``: forward sensitivities for all P directions at once, J^T J formed and factored
+  (Cholesky). Exact, fast for small models (the T = 10 set: P = 55; the S&P set with r = 20:
+  P = 661, about 90 MB), Bemporad's setting.
+* ``"cg"``: matrix-free conjugate gradients on (J^T J + lam I) d = -grad R / 2. A product with
+  J^T J is one forward-sensitivity pass along one direction (J v) and one backpropagation pass
+  (J^T w, :func:`skalm.solvers.gradient.backprop`), each about the cost of a gradient, with no
+  matrix stored. CG stops at relative residual ``cg_tol`` or after ``cg_max_iter`` products;
+  started from 0 it returns a descent direction even when truncated (Steihaug).
+* ``"auto"`` (default): dense when its arrays fit in ``max_dense_mb``, else CG.
+
+Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator, cg
+
+from . import register_solver
+from .alm_bcd.blocks import spd_solve
+from .base import Solver, blas_limit
+from .bptt import FORWARD_PASS_PARAMS, IterationMonitor
+from .gradient import backprop, evaluate_with_gradient, flatten, unflatten
+
+__all__ = ["forward_sensitivities", "GaussNewtonSystem", "NAILS", "NAILM"]
+
+_ARMIJO = 1e-4
+
+
+def forward_sensitivities(weights, X, layout, activation, U, H, D):
+    """Jacobian-times-directions of the forward pass (forward mode, K directions at once).
+
+    Parameters
+    ----------
+    weights : RNNWeights
+    X : ndarray of shape (T, n)
+    layout : SequenceLayout
+    activation : Activation
+    U, H : ndarray of shape (T, r)
+        The forward pass of ``weights``.
+    D : ndarray of shape (P, K)
+        K directions in the flat parameter order of :func:`~skalm.solvers.gradient.flatten`.
+
+    Returns
+    -------
+    dU : ndarray of shape (T, r, K)
+        du_t/dz . D
+    dY : ndarray of shape (T, m, K)
+        dyhat_t/dz . D
+    """
+    W, A = weights.W, weights.A
+    K = D.shape[1]
+    dW, dV, db, dA, dc = (a.reshape(a.shape[:-1] + (K,)) for a in _split(D, weights))
+    Hprev = layout.shift_down(H)
+    # Direct part (no recurrence): dW h_{t-1} + dV x_t + db for every row, as two GEMMs.
+    dU = np.tensordot(Hprev, dW, axes=([1], [1]))
+    dU += np.tensordot(X, dV, axes=([1], [1]))
+    dU += db
+    Dsig = activation.derivative(U)[:, :, None]
+    dH = np.empty_like(dU)
+    first = layout.first
+    for t in range(dU.shape[0]):
+        if t > 0 and not first[t]:
+            dU[t] += W @ dH[t - 1]
+        np.multiply(dU[t], Dsig[t], out=dH[t])
+    dY = np.einsum("ar,trk->tak", A, dH, optimize=True)
+    dY += np.tensordot(H, dA, axes=([1], [1]))
+    dY += dc
+    return dU, dY
+
+
+def _split(D, like):
+    """Rows of a (P, K) array cut into the blocks of ``like``, shaped (block shape + (K,))."""
+    out, start = [], 0
+    for a in like:
+        stop = start + a.size
+        out.append(D[start:stop].reshape(a.shape + (D.shape[1],)))
+        start = stop
+    return out
+
+
+def _penalty_diagonal(weights, lambdas):
+    """diag of the regularization rows' J^T J: lambda_i for each parameter, flat order."""
+    W, V, b, A, c = weights
+    l1, l2, l3, l4, l5, _ = lambdas
+    return np.concatenate(
+        [np.full(W.size, l2), np.full(V.size, l3), np.full(b.size, l4), np.full(A.size, l1),
+         np.full(c.size, l5)]
+    ).astype(W.dtype)
+
+
+class GaussNewtonSystem:
+    """The Gauss-Newton model of R at one point: solves (J^T J + lam I) d = -grad R / 2.
+
+    Built once per outer iteration (dense: J^T J formed; CG: only the forward pass kept) and
+    solved for as many damping values lam as the caller needs.
+    """
+
+    def __init__(self, weights, problem, activation, fp, dense):
+        self.weights, self.problem, self.activation, self.fp = weights, problem, activation, fp
+        self.rhs = -0.5 * flatten(fp.grad)
+        self.lam_diag = _penalty_diagonal(weights, problem.lambdas)
+        self.n_products = 0
+        T = max(problem.n_steps, 1)
+        self.T = T
+        self.M = None
+        if dense:
+            P = self.rhs.size
+            dU, dY = forward_sensitivities(
+                weights, problem.X, problem.layout, activation, fp.U, fp.H,
+                np.eye(P, dtype=self.rhs.dtype),
+            )
+            Jy = dY.reshape(-1, P)
+            M = (Jy.T @ Jy) / T
+            l6 = problem.lambdas.l6
+            if l6:
+                Ju = dU.reshape(-1, P)
+                M += l6 * (Ju.T @ Ju)
+            M[np.diag_indices_from(M)] += self.lam_diag
+            self.M = M
+
+    def matvec(self, v):
+        """(J^T J) v without forming J."""
+        self.n_products += 1
+        p, fp = self.problem, self.fp
+        dU, dY = forward_sensitivities(
+            self.weights, p.X, p.layout, self.activation, fp.U, fp.H, v.reshape(-1, 1)
+        )
+        g = backprop(
+            self.weights, p.X, p.layout, self.activation, fp.U, fp.H, dY[:, :, 0] / self.T,
+            p.lambdas.l6 * dU[:, :, 0],
+        )
+        return flatten(g) + self.lam_diag * v
+
+    def curvature(self, d):
+        """d^T (J^T J) d: with grad R . d, the decrease the linear model predicts."""
+        if self.M is not None:
+            return float(d @ (self.M @ d))
+        return float(np.vdot(d, self.matvec(d)))
+
+    def solve(self, lam, cg_tol=1e-4, cg_max_iter=100):
+        """The step d for damping ``lam`` (>= 0)."""
+        if self.M is not None:
+            M = self.M.copy()
+            M[np.diag_indices_from(M)] += lam
+            return spd_solve(M, self.rhs)
+        n = self.rhs.size
+        op = LinearOperator((n, n), matvec=lambda v: self.matvec(v) + lam * v,
+                            dtype=self.rhs.dtype)
+        d, _ = cg(op, self.rhs, rtol=cg_tol, atol=0.0, maxiter=cg_max_iter)
+        return d
+
+
+class _GaussNewtonSolver(Solver):
+    """Shared settings, size check and driver of NAILS and NAILM (not registered)."""
+
+    estimator_params = FORWARD_PASS_PARAMS
+
+    def _use_dense(self, problem, weights):
+        r, n = weights.V.shape
+        m = weights.A.shape[0]
+        P = sum(a.size for a in weights)
+        T = problem.n_steps
+        # sensitivities dU, dH (T r P), dY (T m P), the identity and J^T J (P^2), float64
+        mb = 8.0 * P * (T * (2 * r + m) + 2 * P) / 2**20
+        if self.linear_solver == "dense":
+            if mb > self.max_dense_mb:
+                raise ValueError(
+                    f"linear_solver='dense' needs about {mb:.0f} MB for P={P} parameters and "
+                    f"T={T} rows, more than max_dense_mb={self.max_dense_mb}; use "
+                    "linear_solver='cg' (matrix-free) or raise max_dense_mb."
+                )
+            return True
+        if self.linear_solver == "cg":
+            return False
+        if self.linear_solver == "auto":
+            return mb <= self.max_dense_mb
+        raise ValueError(
+            f"linear_solver must be 'auto', 'dense' or 'cg', got {self.linear_solver!r}."
+        )
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        """Run the sequential least-squares iterations; see the module docstring."""
+        with blas_limit(self.blas_threads):
+            like = weights0.astype(problem.dtype)
+            dense = self._use_dense(problem, like)
+            monitor = IterationMonitor(
+                self.name, problem, activation, like, self.max_iter, self.tol,
+                self.n_iter_no_change, self.verbose,
+            )
+            with np.errstate(all="ignore"):
+                self._run(problem, activation, like, dense, monitor)
+            return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
+                                  stacklevel=3)
+
+    def _system(self, weights, problem, activation, fp, dense):
+        return GaussNewtonSystem(weights, problem, activation, fp, dense)
+
+    def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
+        kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
+        return monitor.record(
+            weights, kappa=kappa, n_inner=n_inner, loss=fp.loss, objective=fp.objective,
+            h_last=fp.H[-1], gamma=gamma,
+        )
+
+
+_SHARED_PARAMS_DOC = """
+    max_iter : int, default=100
+        Cap on outer (Gauss-Newton) iterations.
+    tol : float, default=1e-4
+        Relative improvement of R that counts for ``n_iter_no_change``.
+    n_iter_no_change : int or None, default=5
+        Stop when R (or the validation loss) did not improve by ``tol`` for this many
+        iterations. None: only the caps and the solver's own tests stop it.
+    linear_solver : {"auto", "dense", "cg"}, default="auto"
+        How the Gauss-Newton system is solved (module docstring).
+    max_dense_mb : float, default=256
+        Memory budget of the dense solver; ``"auto"`` switches to CG above it.
+    cg_tol : float, default=1e-4
+        Relative residual at which CG stops.
+    cg_max_iter : int, default=100
+        Cap on CG iterations (J^T J products) per linear solve.
+    blas_threads : int or None, default=1
+    verbose : int, default=0
+"""
+
+
+@register_solver
+class NAILS(_GaussNewtonSolver):
+    """Gauss-Newton with an Armijo backtracking line search (Bemporad's NAILS, no ADMM).
+
+    History: ``kappa`` = ||grad R||, ``gamma`` NaN, ``feasibility`` 0, ``n_inner`` = trial
+    points of the line search plus CG products.
+
+    Parameters
+    ----------
+    max_line_search : int, default=30
+        Halvings of the step before the run stops (no decrease along the Gauss-Newton
+        direction: a stationary point to working precision).
+    """
+
+    __doc__ += _SHARED_PARAMS_DOC
+    name = "nails"
+
+    def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
+                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
+                 blas_threads=1, verbose=0):
+        self.max_line_search = max_line_search
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.linear_solver = linear_solver
+        self.max_dense_mb = max_dense_mb
+        self.cg_tol = cg_tol
+        self.cg_max_iter = cg_max_iter
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def _run(self, problem, activation, weights, dense, monitor):
+        fp = evaluate_with_gradient(weights, problem, activation)
+        for _ in range(int(self.max_iter)):
+            system = self._system(weights, problem, activation, fp, dense)
+            d = system.solve(0.0, self.cg_tol, self.cg_max_iter)
+            slope = float(np.vdot(flatten(fp.grad), d))
+            x = flatten(weights)
+            alpha, trials, new = 1.0, 0, None
+            if slope < 0:
+                for _ in range(int(self.max_line_search) + 1):
+                    trials += 1
+                    cand = unflatten(x + alpha * d, weights)
+                    cfp = evaluate_with_gradient(cand, problem, activation)
+                    if np.isfinite(cfp.objective) and (
+                        cfp.objective <= fp.objective + _ARMIJO * alpha * slope
+                    ):
+                        new = cand, cfp
+                        break
+                    alpha *= 0.5
+            if new is None:
+                monitor.stop(
+                    f"NAILS: no decrease of R along the Gauss-Newton direction after "
+                    f"{trials} trial steps (stationary to working precision) at iteration "
+                    f"{monitor.n_iter + 1}."
+                )
+                return
+            weights, fp = new
+            if self._record(monitor, weights, fp, trials + system.n_products):
+                return
+
+
+@register_solver
+class NAILM(_GaussNewtonSolver):
+    """Levenberg-Marquardt with trust-region damping updates (Bemporad's NAILM, no ADMM).
+
+    A step solves (J^T J + lam I) d = -grad R / 2. With rho the ratio of the actual to the
+    decrease of R predicted by the linear model, ``-grad R . d - d^T J^T J d``: rho > 1e-4 accepts the step and sets
+    lam <- lam max(1/3, 1 - (2 rho - 1)^3), nu <- 2; otherwise lam <- nu lam, nu <- 2 nu and
+    the step is solved again (same J, no new sensitivities).
+
+    History: ``kappa`` = ||grad R||, ``gamma`` = the damping lam of the accepted step,
+    ``feasibility`` 0, ``n_inner`` = trial steps plus CG products.
+
+    Parameters
+    ----------
+    damping : float, default=1e-3
+        Initial lam.
+    max_trials : int, default=30
+        Rejected steps in a row before the run stops (lam has grown by about 2^(trials^2/2):
+        a stationary point to working precision).
+    """
+
+    __doc__ += _SHARED_PARAMS_DOC
+    name = "nailm"
+
+    def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
+                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
+                 blas_threads=1, verbose=0):
+        self.damping = damping
+        self.max_trials = max_trials
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.linear_solver = linear_solver
+        self.max_dense_mb = max_dense_mb
+        self.cg_tol = cg_tol
+        self.cg_max_iter = cg_max_iter
+        self.blas_threads = blas_threads
+        self.verbose = verbose
+
+    def _run(self, problem, activation, weights, dense, monitor):
+        fp = evaluate_with_gradient(weights, problem, activation)
+        lam, nu = float(self.damping), 2.0
+        for _ in range(int(self.max_iter)):
+            system = self._system(weights, problem, activation, fp, dense)
+            g = flatten(fp.grad)
+            x = flatten(weights)
+            new = None
+            for trials in range(1, int(self.max_trials) + 1):
+                d = system.solve(lam, self.cg_tol, self.cg_max_iter)
+                # R - ||e + J d||^2 (exact even for a truncated CG step)
+                pred = -float(np.vdot(g, d)) - system.curvature(d)
+                cand = unflatten(x + d, weights)
+                cfp = evaluate_with_gradient(cand, problem, activation)
+                rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
+                if np.isfinite(cfp.objective) and rho > 1e-4:
+                    new = cand, cfp
+                    lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                    nu = 2.0
+                    break
+                lam *= nu
+                nu *= 2.0
+            if new is None:
+                monitor.stop(
+                    f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "
+                    f"stationary to working precision at iteration {monitor.n_iter + 1}."
+                )
+                return
+            weights, fp = new
+            if self._record(monitor, weights, fp, trials + system.n_products, gamma=lam):
+                return
