@@ -1,0 +1,552 @@
+"""ElmanRNNRegressor: parameters reach the solver, fitted attributes, hidden-state rule.
+
+The oracles here are independent of skalm's own forward pass: predictions and hidden states
+are recomputed with a plain numpy loop over the time steps from the fitted weights, and
+the regularization weights from the paper's Table 2 formulas.
+"""
+
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_validate
+from sklearn.utils import get_tags
+
+from skalm import ElmanRNNRegressor
+from skalm.activations import ACTIVATIONS
+from skalm.model import RNNWeights
+from skalm.solvers import SOLVERS, ALMBCDSolver, Solver, SolverResult, register_solver
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Small and quick: every fit below takes well under a second.
+FAST = dict(n_hidden=6, max_iter=8, max_inner_iter=10, random_state=0)
+
+SIGMAS = {
+    "relu": lambda u: np.maximum(u, 0.0),
+    "tanh": np.tanh,
+}
+
+
+def memory_series(T=150, n=2, seed=0):
+    """Inputs and a target that depends on past inputs (so the hidden state matters)."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(T, n))
+    y = np.zeros(T)
+    for t in range(T):
+        y[t] = X[t, 0] + 0.8 * (X[t - 1, 0] if t >= 1 else 0) - 0.5 * (X[t - 2, 1] if t >= 2 else 0)
+    return X, y
+
+
+def manual_forward(est, X, h0=None, starts=(), sigma=None):
+    """Plain loop h_t = sigma(W h_{t-1} + V x_t + b), yhat_t = A h_t + c; h resets at starts."""
+    W, V, b = est.recurrent_weights_, est.input_weights_, est.hidden_bias_
+    A, c = est.output_weights_, est.output_bias_
+    sigma = sigma or SIGMAS[est.activation]
+    h = np.zeros(W.shape[0]) if h0 is None else np.array(h0, dtype=float)
+    H, Yhat = [], []
+    for t in range(X.shape[0]):
+        if t in set(starts) and t > 0:
+            h = np.zeros(W.shape[0])
+        h = sigma(W @ h + V @ X[t] + b)
+        H.append(h)
+        Yhat.append(A @ h + c)
+    return np.array(Yhat), np.array(H)
+
+
+@pytest.fixture(scope="module")
+def series():
+    return memory_series()
+
+
+@pytest.fixture(scope="module")
+def fitted(series):
+    X, y = series
+    return ElmanRNNRegressor(**FAST).fit(X[:120], y[:120])
+
+
+# -- parameters -----------------------------------------------------------------------------
+def test_alpha_is_tau_of_table_2_and_lambdas_can_be_set_one_by_one(series):
+    X, y = series
+    r, n, m, tau = 6, X.shape[1], 1, 3.0
+    est = ElmanRNNRegressor(alpha=tau, **FAST).fit(X, y)
+    expected = [tau / (r * m), tau / r**2, tau / (r * n), tau / r, tau / m, 1e-8]
+    assert_allclose(list(est.lambdas_), expected, rtol=1e-15)
+
+    est = ElmanRNNRegressor(alpha=tau, lambda_W=0.5, lambda_c=0.0, lambda_u=1e-3, **FAST)
+    est.fit(X, y)
+    expected = [tau / (r * m), 0.5, tau / (r * n), tau / r, 0.0, 1e-3]
+    assert_allclose(list(est.lambdas_), expected, rtol=1e-15)
+
+
+def test_lambdas_reach_the_solver(series):
+    """history_['objective'] - history_['train_loss'] is the penalty P(s) of eq. (2.5),
+    recomputed here from the fitted weights, the manual forward pass and Table 2 lambdas."""
+    X, y = series
+    r, n, m = 6, X.shape[1], 1
+    params = dict(alpha=2.0, lambda_A=0.3, lambda_u=0.01)
+    est = ElmanRNNRegressor(n_iter_no_change=None, **params, **FAST).fit(X, y)
+    lam = [0.3, 2.0 / r**2, 2.0 / (r * n), 2.0 / r, 2.0 / m, 0.01]
+    _, H = manual_forward(est, X)
+    # pre-activations of the manual pass
+    Hprev = np.vstack([np.zeros(r), H[:-1]])
+    U = Hprev @ est.recurrent_weights_.T + X @ est.input_weights_.T + est.hidden_bias_
+    sq = lambda a: float(np.sum(np.square(a)))  # noqa: E731
+    P = (
+        lam[0] * sq(est.output_weights_) + lam[1] * sq(est.recurrent_weights_)
+        + lam[2] * sq(est.input_weights_) + lam[3] * sq(est.hidden_bias_)
+        + lam[4] * sq(est.output_bias_) + lam[5] * sq(U)
+    )
+    history = est.history_
+    # without early stopping the returned weights are those of the last iteration
+    assert_allclose(history["objective"][-1] - history["train_loss"][-1], P, rtol=1e-8)
+
+
+class _SpySolver(Solver):
+    """Registered under a test name; records what the estimator built it with."""
+
+    name = "spy-for-tests"
+    estimator_params = ALMBCDSolver.estimator_params
+    built_with = None
+
+    def __init__(self, **kwargs):
+        type(self).built_with = kwargs
+        self._inner = ALMBCDSolver(**kwargs)
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        type(self).seen = (problem, activation, weights0)
+        return self._inner.solve(problem, activation, weights0, random_state)
+
+
+class _NaNSolver(Solver):
+    name = "nan-for-tests"
+    estimator_params = ()
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        bad = weights0.copy()
+        bad.W[0, 0] = np.nan
+        return SolverResult(weights=bad, history={}, n_iter=1, converged=True)
+
+
+@pytest.fixture
+def test_solvers():
+    register_solver(_SpySolver)
+    register_solver(_NaNSolver)
+    yield
+    SOLVERS.pop(_SpySolver.name)
+    SOLVERS.pop(_NaNSolver.name)
+
+
+def test_solver_is_built_from_the_estimator_params_it_declares(series, test_solvers):
+    X, y = series
+    settings = dict(
+        gamma0=2.5, eta1=0.9, eta2=0.8, eta3=0.015, eta4=0.7, mu=1e-4, max_iter=3,
+        max_inner_iter=4, tol=1e-2, n_iter_no_change=5, blas_threads=None, verbose=0,
+    )
+    est = ElmanRNNRegressor(solver="spy-for-tests", n_hidden=5, random_state=0, **settings)
+    est.fit(X, y)
+    assert _SpySolver.built_with == settings
+    problem, activation, weights0 = _SpySolver.seen
+    assert problem.X.shape == X.shape and problem.Y.shape == (X.shape[0], 1)
+    assert activation.name == "relu"
+    assert weights0.W.shape == (5, 5)
+    assert est.n_iter_ == len(est.history_["train_loss"]) <= 3
+
+
+def test_unknown_solver_error_lists_the_registered_ones(series):
+    X, y = series
+    with pytest.raises(ValueError, match="solver") as info:
+        ElmanRNNRegressor(solver="no-such-solver").fit(X, y)
+    for name in SOLVERS:
+        assert repr(name) in str(info.value)
+
+
+def test_unknown_activation_error_lists_the_registered_ones(series):
+    X, y = series
+    with pytest.raises(ValueError, match="activation") as info:
+        ElmanRNNRegressor(activation="softplus").fit(X, y)
+    for name in ACTIVATIONS:
+        assert repr(name) in str(info.value)
+
+
+def test_solver_instance_is_used_as_given_and_never_modified(series):
+    X, y = series
+    solver = ALMBCDSolver(max_iter=2, n_iter_no_change=None, eps0=0.05)
+    before = repr(solver)
+    est = ElmanRNNRegressor(solver=solver, max_iter=50, n_hidden=5, random_state=0).fit(X, y)
+    assert est.n_iter_ == 2  # the instance's max_iter, not the estimator's
+    assert est.solver is solver and repr(solver) == before
+    # its settings are nested parameters, so they can be tuned
+    assert est.get_params()["solver__eps0"] == 0.05
+    est.set_params(solver__max_iter=3)
+    assert solver.max_iter == 3
+
+
+def test_non_finite_solver_result_is_never_returned(series, test_solvers):
+    X, y = series
+    with pytest.raises(ValueError, match="not finite"):
+        ElmanRNNRegressor(solver="nan-for-tests", random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "activation, params, sigma",
+    [
+        ("leaky_relu", {"leaky_slope": 0.2}, lambda u: np.where(u >= 0, u, 0.2 * u)),
+        ("elu", {"elu_alpha": 0.5}, lambda u: np.where(u >= 0, u, 0.5 * (np.exp(u) - 1))),
+    ],
+)
+def test_activation_parameters_reach_the_activation(series, activation, params, sigma):
+    X, y = series
+    est = ElmanRNNRegressor(activation=activation, n_hidden=5, max_iter=2, max_inner_iter=3,
+                            random_state=0, **params)
+    est.fit(X, y)
+    expected, _ = manual_forward(est, X, sigma=sigma)
+    assert_allclose(est.predict(X), expected.ravel(), rtol=1e-10, atol=1e-12)
+
+
+def test_every_parameter_is_documented_with_its_paper_symbol():
+    doc = ElmanRNNRegressor.__doc__
+    section = doc.split("Parameters\n    ----------")[1].split("Attributes\n    ----------")[0]
+    entries, name = {}, None
+    for line in section.splitlines():
+        head = re.match(r"^    (\w+) : ", line)
+        if head:
+            name = head.group(1)
+            entries[name] = line
+        elif name is not None:
+            entries[name] += "\n" + line
+    assert set(entries) == set(ElmanRNNRegressor().get_params(deep=False))
+    with_symbol = {
+        "n_hidden", "activation", "alpha", "lambda_A", "lambda_W", "lambda_V", "lambda_b",
+        "lambda_c", "lambda_u", "leaky_slope", "elu_alpha", "gamma0", "eta1", "eta2", "eta3",
+        "eta4", "mu", "max_iter", "init_scale",
+    }
+    for name in with_symbol:
+        assert ":math:" in entries[name], name
+    for i, name in enumerate(["lambda_A", "lambda_W", "lambda_V", "lambda_b", "lambda_c",
+                              "lambda_u"], start=1):
+        assert rf"\lambda_{i}" in entries[name], name
+
+
+# -- fitted attributes ----------------------------------------------------------------------
+def test_fitted_attributes(series, fitted):
+    X, y = series
+    est = fitted
+    r, n = 6, X.shape[1]
+    assert est.recurrent_weights_.shape == (r, r)
+    assert est.input_weights_.shape == (r, n)
+    assert est.hidden_bias_.shape == (r,)
+    assert est.output_weights_.shape == (1, r)
+    assert est.output_bias_.shape == (1,)
+    assert isinstance(est.weights_, RNNWeights)
+    assert est.weights_.W is est.recurrent_weights_ and est.weights_.c is est.output_bias_
+    assert est.n_features_in_ == n and est.n_outputs_ == 1
+    assert not hasattr(est, "feature_names_in_")
+
+    keys = {"train_loss", "feasibility", "kappa", "gamma", "n_inner", "time"}
+    assert keys <= set(est.history_)
+    lengths = {len(v) for v in est.history_.values()}
+    assert lengths == {est.n_iter_} and est.n_iter_ >= 1
+    assert np.all(np.diff(est.history_["time"]) >= 0)
+
+    # hidden_state_ is the end state of the training rows, by the manual recurrence
+    yhat, H = manual_forward(est, X[:120])
+    assert_allclose(est.hidden_state_, H[-1], rtol=1e-10, atol=1e-12)
+    # the last recorded training loss is the MSE of the true forward pass
+    assert_allclose(est.history_["train_loss"][-1], np.mean((yhat.ravel() - y[:120]) ** 2),
+                    rtol=1e-8)
+
+
+def test_feature_names_in_when_given(series):
+    pd = pytest.importorskip("pandas")
+    X, y = series
+    df = pd.DataFrame(X, columns=["a", "b"])
+    est = ElmanRNNRegressor(**FAST).fit(df, y)
+    assert_array_equal(est.feature_names_in_, ["a", "b"])
+
+
+def test_predict_is_the_true_forward_pass(series, fitted):
+    X, _ = series
+    expected, _ = manual_forward(fitted, X[:120])
+    assert_allclose(fitted.predict(X[:120]), expected.ravel(), rtol=1e-10, atol=1e-12)
+
+
+def test_output_shape_follows_y(series):
+    X, y = series
+    est = ElmanRNNRegressor(**FAST)
+    assert est.fit(X, y).predict(X).shape == (len(X),)
+    assert est.fit(X, y[:, None]).predict(X).shape == (len(X), 1)
+    Y = np.column_stack([y, -y, np.roll(y, 1)])
+    est.fit(X, Y)
+    assert est.n_outputs_ == 3 and est.predict(X).shape == (len(X), 3)
+    expected, _ = manual_forward(est, X)
+    assert_allclose(est.predict(X), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_end_to_end(series):
+    X, y = series
+    est = ElmanRNNRegressor(**FAST).fit(X.astype(np.float32), y.astype(np.float32))
+    assert all(w.dtype == np.float32 for w in est.weights_)
+    assert est.hidden_state_.dtype == np.float32
+    assert est.predict(X.astype(np.float32)).dtype == np.float32
+    assert est.predict(X).dtype == np.float64
+
+
+def test_convergence_warning_only_when_the_cap_ends_the_fit(series):
+    X, y = series
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        ElmanRNNRegressor(n_hidden=4, max_iter=2, max_inner_iter=2, n_iter_no_change=None,
+                          random_state=0).fit(X, y)
+    # a stopping rule (eps_k <= eps_*) ends this one after one outer iteration
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = ElmanRNNRegressor(n_hidden=4, solver=ALMBCDSolver(eps_star=0.5, max_iter=5),
+                                random_state=0).fit(X, y)
+    assert est.n_iter_ == 1
+
+
+def test_verbose_prints_one_line_per_outer_iteration(series, capsys):
+    X, y = series
+    est = ElmanRNNRegressor(n_hidden=4, max_iter=4, max_inner_iter=3, n_iter_no_change=None,
+                            verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    header, rows = lines[0], lines[1:]
+    for word in ("loss", "FeasVio", "kappa", "gamma"):
+        assert word in header
+    assert len(rows) == est.n_iter_ == 4
+    for k, row in enumerate(rows, start=1):
+        fields = row.split()
+        assert int(fields[0]) == k
+        assert_allclose(float(fields[1]), est.history_["train_loss"][k - 1], rtol=1e-4)
+        assert fields[-2].endswith("s")  # elapsed time
+
+
+def test_warm_start_continues_from_the_fitted_weights(series):
+    X, y = series
+    est = ElmanRNNRegressor(**FAST).fit(X, y)
+    w_first = est.weights_.copy()
+    est.set_params(warm_start=True, max_iter=2)
+    est.fit(X, y)
+    # oracle: the solver run by hand from the first fit's weights
+    from skalm.activations import get_activation
+    from skalm.model import Lambdas
+    from skalm.solvers import Problem
+
+    solver = ALMBCDSolver(max_iter=2, max_inner_iter=10)
+    problem = Problem(X, y[:, None], Lambdas.from_alpha(1.0, 6, 2, 1))
+    result = solver.solve(problem, get_activation("relu"), w_first)
+    for got, want in zip(est.weights_, result.weights):
+        assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+    with pytest.raises(ValueError, match="warm_start"):
+        est.fit(np.hstack([X, X]), y)
+
+
+def test_sequence_id_resets_the_state_and_reaches_the_solver(series):
+    X, y = series
+    sid = np.repeat([3, 1, 7], [50, 40, 60])  # labels need not be sorted
+    est = ElmanRNNRegressor(**FAST).fit(X, y, sequence_id=sid)
+    starts = (0, 50, 90)
+    expected, H = manual_forward(est, X, starts=starts)
+    # training X under "auto" is replayed with the training sequences
+    assert_allclose(est.predict(X), expected.ravel(), rtol=1e-10, atol=1e-12)
+    assert_allclose(est.hidden_state_, H[-1], rtol=1e-10, atol=1e-12)
+    # the solver trained on these sequences: its recorded loss is the per-sequence MSE
+    assert_allclose(est.history_["train_loss"][-1], np.mean((expected.ravel() - y) ** 2),
+                    rtol=1e-8)
+    # and it differs from treating the rows as one sequence
+    one_seq, _ = manual_forward(est, X)
+    assert not np.allclose(one_seq, expected)
+
+
+def test_sequence_id_must_have_one_label_per_row(series):
+    X, y = series
+    with pytest.raises(ValueError, match="sequence_id"):
+        ElmanRNNRegressor(**FAST).fit(X, y, sequence_id=np.zeros(len(X) - 1))
+    est = ElmanRNNRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="sequence_id"):
+        est.predict(X, sequence_id=np.zeros((len(X), 2)))
+
+
+def test_predict_with_sequence_id(series, fitted):
+    X, _ = series
+    X_new = X[120:]
+    sid = np.repeat([0, 1], [10, 20])
+    # first sequence continues (auto: not the training X), the second starts from zero
+    expected, _ = manual_forward(fitted, X_new, h0=fitted.hidden_state_, starts=(10,))
+    assert_allclose(fitted.predict(X_new, sequence_id=sid), expected.ravel(), rtol=1e-10,
+                    atol=1e-12)
+
+
+# -- the hidden-state rule ------------------------------------------------------------------
+def test_auto_replays_training_rows_and_continues_other_rows(series, fitted):
+    X, _ = series
+    X_train, X_test = X[:120], X[120:]
+    # the paper's protocol: one recurrence through training and test rows from h_0 = 0
+    whole, _ = manual_forward(fitted, X)
+    assert_allclose(fitted.predict(X_train), whole[:120].ravel(), rtol=1e-10, atol=1e-12)
+    assert_allclose(fitted.predict(X_test), whole[120:].ravel(), rtol=1e-10, atol=1e-12)
+    # a copy of the training X (other memory, F order) is still the training X
+    assert_allclose(fitted.predict(np.asfortranarray(X_train.copy())), whole[:120].ravel(),
+                    rtol=1e-10, atol=1e-12)
+    # starting the test rows from zero would give something else (the test can tell)
+    from_zero, _ = manual_forward(fitted, X_test)
+    assert np.max(np.abs(from_zero - whole[120:])) > 1e-3
+
+
+def test_explicit_initial_states(series, fitted):
+    X, _ = series
+    X_train, X_test = X[:120], X[120:]
+    zero_train, _ = manual_forward(fitted, X_train)
+    zero_test, _ = manual_forward(fitted, X_test)
+    cont_train, _ = manual_forward(fitted, X_train, h0=fitted.hidden_state_)
+    cont_test, _ = manual_forward(fitted, X_test, h0=fitted.hidden_state_)
+
+    assert_allclose(fitted.predict(X_test, initial_state="zeros"), zero_test.ravel(), rtol=1e-10)
+    assert_allclose(fitted.predict(X_train, initial_state="continue"), cont_train.ravel(),
+                    rtol=1e-10)
+    assert_allclose(fitted.predict(X_train, initial_state="zeros"), zero_train.ravel(),
+                    rtol=1e-10)
+    assert_allclose(fitted.predict(X_test, initial_state="continue"), cont_test.ravel(),
+                    rtol=1e-10)
+    h0 = np.linspace(0, 1, 6)
+    custom, _ = manual_forward(fitted, X_test, h0=h0)
+    assert_allclose(fitted.predict(X_test, initial_state=h0), custom.ravel(), rtol=1e-10)
+
+    # the constructor parameter sets the default of every call
+    est = pickle.loads(pickle.dumps(fitted))
+    est.set_params(initial_state="zeros")
+    assert_allclose(est.predict(X_test), zero_test.ravel(), rtol=1e-10)
+    est.set_params(initial_state="continue")
+    assert_allclose(est.predict(X_train), cont_train.ravel(), rtol=1e-10)
+    assert_allclose(est.predict(X_train, initial_state="auto"), zero_train.ravel(), rtol=1e-10)
+
+    with pytest.raises(ValueError, match="initial_state"):
+        fitted.predict(X_test, initial_state="previous")
+    with pytest.raises(ValueError, match="initial_state"):
+        fitted.predict(X_test, initial_state=np.zeros(5))
+
+
+def test_predict_never_writes_to_the_estimator(series, fitted):
+    X, y = series
+    before = pickle.dumps(fitted)
+    for rows in (slice(0, 120), slice(120, None), slice(None)):
+        for initial_state in ("auto", "zeros", "continue", np.ones(6)):
+            fitted.predict(X[rows], initial_state=initial_state)
+        fitted.predict(X[rows], sequence_id=np.arange(len(X))[rows] // 25)
+        fitted.score(X[rows], y[rows])
+    assert pickle.dumps(fitted) == before
+    assert_array_equal(fitted.predict(X[120:]), fitted.predict(X[120:]))
+
+
+def test_cross_validate_time_series_split_scores(series):
+    """Train scores replay the training fold from h_0 = 0; test scores continue from the
+    hidden state at the end of the training fold. Both recomputed by hand."""
+    X, y = series
+    cv = TimeSeriesSplit(n_splits=3)
+    res = cross_validate(ElmanRNNRegressor(**FAST), X, y, cv=cv, return_train_score=True,
+                         return_estimator=True)
+    for (train, test), est, train_score, test_score in zip(
+        cv.split(X), res["estimator"], res["train_score"], res["test_score"]
+    ):
+        yhat_train, H_train = manual_forward(est, X[train])
+        yhat_test, _ = manual_forward(est, X[test], h0=H_train[-1])
+        assert_allclose(train_score, r2_score(y[train], yhat_train.ravel()), rtol=1e-10)
+        assert_allclose(test_score, r2_score(y[test], yhat_test.ravel()), rtol=1e-10)
+        # the alternatives are measurably different, so the check above can fail
+        yhat_test_zero, _ = manual_forward(est, X[test])
+        yhat_train_cont, _ = manual_forward(est, X[train], h0=H_train[-1])
+        assert abs(test_score - r2_score(y[test], yhat_test_zero.ravel())) > 1e-6
+        assert abs(train_score - r2_score(y[train], yhat_train_cont.ravel())) > 1e-9
+
+
+def _starts(sid):
+    sid = np.asarray(sid)
+    return tuple(np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]))
+
+
+def _check_fold_used_its_sequences(est, X, y, sid):
+    """The fold's estimator trained on the fold's slice of sequence_id: its recorded loss
+    equals the per-sequence MSE of the manual recurrence on the fold's rows."""
+    yhat, _ = manual_forward(est, X, starts=_starts(sid))
+    assert_allclose(est.history_["train_loss"][-1], np.mean((yhat.ravel() - y) ** 2), rtol=1e-8)
+    one_seq, _ = manual_forward(est, X)
+    assert not np.allclose(one_seq, yhat)
+
+
+def test_sequence_id_is_sliced_by_cross_validation(series):
+    X, y = series
+    sid = np.repeat(np.arange(6), 25)
+    cv = TimeSeriesSplit(n_splits=2)
+    res = cross_validate(ElmanRNNRegressor(**FAST), X, y, cv=cv, params={"sequence_id": sid},
+                         return_estimator=True)
+    for (train, _), est in zip(cv.split(X), res["estimator"]):
+        _check_fold_used_its_sequences(est, X[train], y[train], sid[train])
+
+
+def test_sequence_id_with_metadata_routing_in_grid_search(series):
+    X, y = series
+    sid = np.repeat(np.arange(6), 25)
+    cv = TimeSeriesSplit(n_splits=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = ElmanRNNRegressor(**FAST).set_fit_request(sequence_id=True)
+        search = GridSearchCV(est, {"alpha": [0.5, 2.0]}, cv=cv)
+        search.fit(X, y, sequence_id=sid)
+        _check_fold_used_its_sequences(search.best_estimator_, X, y, sid)
+        res = cross_validate(est, X, y, cv=cv, params={"sequence_id": sid},
+                             return_estimator=True)
+    for (train, _), fold_est in zip(cv.split(X), res["estimator"]):
+        _check_fold_used_its_sequences(fold_est, X[train], y[train], sid[train])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_early_stopping_holds_out_the_last_rows(series):
+    X, y = series
+    est = ElmanRNNRegressor(early_stopping=True, validation_fraction=0.2,
+                            n_iter_no_change=3, **{**FAST, "max_iter": 12}).fit(X, y)
+    assert "val_loss" in est.history_
+    assert len(est.history_["val_loss"]) == est.n_iter_
+    # the kept weights are the best validated ones: their validation loss, recomputed by
+    # running on from the end of the first 80% of the rows, is the smallest recorded
+    split = 120
+    _, H = manual_forward(est, X[:split])
+    yhat_val, _ = manual_forward(est, X[split:], h0=H[-1])
+    val = np.mean((yhat_val.ravel() - y[split:]) ** 2)
+    assert_allclose(val, min(est.history_["val_loss"]), rtol=1e-8)
+    # hidden_state_ is the end of all rows given to fit
+    _, H_all = manual_forward(est, X)
+    assert_allclose(est.hidden_state_, H_all[-1], rtol=1e-10, atol=1e-12)
+
+    with pytest.raises(ValueError, match="sequence"):
+        ElmanRNNRegressor(early_stopping=True, **FAST).fit(
+            X, y, sequence_id=np.repeat([0, 1], [140, 10])
+        )
+
+
+def test_tags():
+    tags = get_tags(ElmanRNNRegressor())
+    assert tags.estimator_type == "regressor"
+    assert tags.input_tags.allow_nan is False
+    assert tags.target_tags.multi_output is True
+    assert tags.target_tags.required is True
+    assert tags.non_deterministic is False
+    assert tags.regressor_tags.poor_score is False
+
+
+def test_default_settings_fit_check_regressors_train_data():
+    """check_regressors_train (i.i.d. data, alpha set to 0.01 by the check) with the
+    *default* ALM-BCD settings: the training R^2 is far above the check's 0.5 (measured
+    0.9997); tests/test_common.py runs the checks with smaller caps for speed."""
+    from sklearn.preprocessing import scale
+    from sklearn.utils.estimator_checks import _regression_dataset
+
+    X, y = _regression_dataset()
+    y = scale(y)
+    est = ElmanRNNRegressor(alpha=0.01, random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.99
