@@ -59,3 +59,6 @@ __all__ += [
 from .nails import NAILM, NAILS  # noqa: E402,F401  (register themselves)
 
 __all__ += ["NAILS", "NAILM"]
+from .admm import ADMMiRNN  # noqa: E402,F401  (registers itself)
+
+__all__ += ["ADMMiRNN"]

@@ -117,6 +117,7 @@ class IterationMonitor:
             _, self.objective0, _, _, _ = problem.evaluate(weights0, activation)
         self.last_good = weights0
         self.best_score, self.best_weights, self.stall = np.inf, None, 0
+        self.best_feas = np.inf
         self.converged = self.diverged = False
         self.message = ""
 
@@ -126,7 +127,7 @@ class IterationMonitor:
 
     def exploded(self, objective):
         """True when ``objective`` is non-finite or beyond the explosion bound."""
-        bound = EXPLOSION_FACTOR * max(self.objective0, 1.0) if np.isfinite(self.objective0) else np.inf
+        bound = EXPLOSION_FACTOR * max(self.objective0, 1.0)
         return not np.isfinite(objective) or objective > bound
 
     def diverge(self, why):
@@ -169,13 +170,24 @@ class IterationMonitor:
 
         if self.n_iter_no_change is None:
             return False
-        score = entry["val_loss"] if self.use_val else objective
+        # Progress is a relative ``tol`` improvement of the best score or (without validation
+        # data, for the constrained methods) of the best FeasVio, as in ALM-BCD.
+        if self.use_val:
+            score, improved_feas = entry["val_loss"], False
+        else:
+            score = objective
+            improved_feas = feasibility < self.best_feas * (1 - self.tol)
+            self.best_feas = min(self.best_feas, feasibility)
         if self.best_weights is None or score < self.best_score - self.tol * abs(self.best_score):
             self.best_score, self.best_weights, self.stall = score, weights, 0
+        elif improved_feas:
+            self.stall = 0
         else:
             self.stall += 1
         if self.stall >= self.n_iter_no_change:
             what = "validation loss" if self.use_val else "training objective"
+            if not self.use_val and self.best_feas > 0:
+                what += " and FeasVio"
             return self.stop(
                 f"{what} did not improve by tol={self.tol} for {self.n_iter_no_change} "
                 f"iterations (stopped at {self.n_iter})."

@@ -178,7 +178,8 @@ def objective_and_gradient(weights, problem, activation):
 
 def flatten(weights, dtype=None):
     """One vector [W, V, b, A, c] (C order), e.g. for scipy.optimize."""
-    return np.concatenate([np.ravel(a) for a in weights]).astype(dtype or weights.W.dtype, copy=False)
+    flat = np.concatenate([np.ravel(a) for a in weights])
+    return flat.astype(dtype or weights.W.dtype, copy=False)
 
 
 def unflatten(vector, like):

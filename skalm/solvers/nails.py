@@ -325,8 +325,9 @@ class NAILS(_GaussNewtonSolver):
 class NAILM(_GaussNewtonSolver):
     """Levenberg-Marquardt with trust-region damping updates (Bemporad's NAILM, no ADMM).
 
-    A step solves (J^T J + lam I) d = -grad R / 2. With rho the ratio of the actual to the
-    decrease of R predicted by the linear model, ``-grad R . d - d^T J^T J d``: rho > 1e-4 accepts the step and sets
+    A step solves (J^T J + lam I) d = -grad R / 2. With rho the ratio of the actual decrease
+    of R to the one the linear model predicts, ``-grad R . d - d^T J^T J d``: rho > 1e-4
+    accepts the step and sets
     lam <- lam max(1/3, 1 - (2 rho - 1)^3), nu <- 2; otherwise lam <- nu lam, nu <- 2 nu and
     the step is solved again (same J, no new sensitivities).
 
