@@ -253,16 +253,16 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     recurrent_weights_ : ndarray of shape (n_hidden, n_hidden)
         :math:`W`, hidden-to-hidden weights.
 
-    input_weights_ : ndarray of shape (n_hidden, n_features_in_)
+    input_weights_ : ndarray of shape (n_hidden, n_features)
         :math:`V`, input-to-hidden weights.
 
     hidden_bias_ : ndarray of shape (n_hidden,)
         :math:`b`.
 
-    output_weights_ : ndarray of shape (n_outputs_, n_hidden)
+    output_weights_ : ndarray of shape (n_outputs, n_hidden)
         :math:`A`, hidden-to-output weights.
 
-    output_bias_ : ndarray of shape (n_outputs_,)
+    output_bias_ : ndarray of shape (n_outputs,)
         :math:`c`.
 
     weights_ : RNNWeights
@@ -296,7 +296,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features :math:`n` seen during :meth:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during :meth:`fit`. Defined only when ``X`` has feature
         names that are all strings.
 
@@ -340,8 +340,8 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     References
     ----------
-    .. [1] Wang, Zhang and Chen (2024). "An augmented Lagrangian method for training
-       recurrent neural networks."
+    .. [1] Yue Wang, Chao Zhang and Xiaojun Chen (2024). "An augmented Lagrangian method
+       for training recurrent neural networks." arXiv:2402.13687.
 
     Examples
     --------
