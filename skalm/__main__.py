@@ -22,7 +22,9 @@ def _parser():
     )
     demo.add_argument("--max-iter", type=int, default=100, help="outer ALM iterations (100)")
     demo.add_argument("--random-state", type=int, default=0, help="seed of the initial weights (0)")
-    demo.add_argument("-v", "--verbose", action="count", default=0, help="one line per outer iteration")
+    demo.add_argument(
+        "-v", "--verbose", action="count", default=0, help="one line per outer iteration"
+    )
     return parser
 
 

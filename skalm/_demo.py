@@ -81,8 +81,11 @@ def run_demo(max_iter=100, random_state=0, verbose=0, print_fn=print):
     )
 
     print_fn(f"  {'method':<30} {'train MSE':>10} {'test MSE':>10} {'fit time':>10}")
-    print_fn(f"  {'Elman RNN, ALM-BCD (skalm)':<30} {rnn[0]:>10.4f} {rnn[1]:>10.4f} {rnn[2]:>9.2f}s")
-    print_fn(f"  {'OLS (LinearRegression)':<30} {ols[0]:>10.4f} {ols[1]:>10.4f} {ols[2]:>9.2f}s")
+    for label, (train_mse, test_mse, seconds) in [
+        ("Elman RNN, ALM-BCD (skalm)", rnn),
+        ("OLS (LinearRegression)", ols),
+    ]:
+        print_fn(f"  {label:<30} {train_mse:>10.4f} {test_mse:>10.4f} {seconds:>9.2f}s")
     print_fn("")
     history = est.history_
     print_fn(

@@ -24,7 +24,6 @@ from .activations import ACTIVATIONS, get_activation
 from .model import (
     INITIALIZATIONS,
     Lambdas,
-    RNNWeights,
     SequenceLayout,
     forward,
     init_weights,

@@ -42,4 +42,3 @@ CHECK_INSTANCES = [
 @parametrize_with_checks(CHECK_INSTANCES, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
-

@@ -132,3 +132,41 @@ def test_pickle_round_trip_keeps_predictions_and_the_state_rule(data):
     assert back.history_ == est.history_ and back.n_iter_ == est.n_iter_
     # the unpickled model still recognises the training rows (replayed from zero)
     assert_array_equal(back.predict(X[:120]), est.predict(X[:120], initial_state="zeros"))
+
+
+def test_command_line_usage_and_demo(capsys):
+    from skalm.__main__ import main
+    from skalm.datasets import load_sp500_volatility
+
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+    assert main(["demo", "--max-iter", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "first 393 rows train, last 44 rows test" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.strip().startswith(("Elman", "OLS"))}
+    assert set(rows) == {"Elman", "OLS"}
+    # the OLS figures, recomputed with numpy's least squares
+    data = load_sp500_volatility()
+    X = np.column_stack([data.data, np.ones(len(data.data))])
+    y, n = data.target, data.n_train
+    coef = np.linalg.lstsq(X[:n], y[:n], rcond=None)[0]
+    train_mse = np.mean((X[:n] @ coef - y[:n]) ** 2)
+    test_mse = np.mean((X[n:] @ coef - y[n:]) ** 2)
+    assert float(rows["OLS"][-3]) == pytest.approx(train_mse, abs=1e-4)
+    assert float(rows["OLS"][-2]) == pytest.approx(test_mse, abs=1e-4)
+    # the RNN's test error is the continued forward pass of a fit with the same settings
+    est = ElmanRNNRegressor(n_hidden=20, max_iter=2, random_state=0).fit(data.data[:n], y[:n])
+    _, H = _forward_relu(est, data.data)
+    test_pred = H[n:] @ est.output_weights_.ravel() + est.output_bias_[0]
+    assert float(rows["Elman"][-2]) == pytest.approx(np.mean((test_pred - y[n:]) ** 2), abs=1e-4)
+
+
+def _forward_relu(est, X):
+    h = np.zeros(est.n_hidden)
+    H = []
+    for x in X:
+        h = np.maximum(est.recurrent_weights_ @ h + est.input_weights_ @ x + est.hidden_bias_, 0)
+        H.append(h)
+    return None, np.array(H)
