@@ -20,8 +20,8 @@ multiplier step, once at the end.) The blocks are the exact minimizers of
 :mod:`skalm.solvers.alm_bcd.blocks` with gamma = rho; u gets the proximal term
 (mu/2)||u - u_prev||^2 as in ALM-BCD.
 
-What was adapted from the seed, and why
----------------------------------------
+**What was adapted from the seed, and why.**
+
 * **No output variable o.** The seed adds o_t = v s_t + c with its own penalty rho_3 (the
   setting it found decisive, Table 2) because its loss is a general one. Ours is least
   squares in (A, c, h): the loss stays as it is and o and rho_3 disappear.

@@ -5,20 +5,14 @@ Every solver here minimizes R(z) of :func:`skalm.model.objective` (same (1/T) lo
 same lambdas, hidden states from the true forward pass) with the analytic gradient of
 :mod:`.gradient`:
 
-==========  ==========================  ===============================================
-name        class                       method
-==========  ==========================  ===============================================
-``gd``      :class:`GradientDescent`    full-batch gradient descent (paper: GD)
-``gd-clip`` :class:`ClippedGradientDescent`  ... with gradient-norm clipping (GDC)
-``nesterov``:class:`NesterovGradientDescent` ... with Nesterov momentum (GDNM)
-``sgd``     :class:`MiniBatchSGD`       mini-batch SGD over contiguous windows (SGD)
-``adam``    :class:`Adam`               Adam, full batch by default (Adam)
-``lbfgs``   :class:`LBFGS`              scipy's L-BFGS-B (jax-sysid, MLPRegressor)
-==========  ==========================  ===============================================
+* ``"gd"``, :class:`GradientDescent`: full-batch gradient descent (the paper's GD);
+* ``"gd-clip"``, :class:`ClippedGradientDescent`: with gradient-norm clipping (GDC);
+* ``"nesterov"``, :class:`NesterovGradientDescent`: with Nesterov momentum (GDNM);
+* ``"sgd"``, :class:`MiniBatchSGD`: mini-batch SGD over contiguous windows (SGD);
+* ``"adam"``, :class:`Adam`: Adam, full batch by default (Adam);
+* ``"lbfgs"``, :class:`LBFGS`: scipy's L-BFGS-B (what jax-sysid and MLPRegressor use).
 
-Design
-------
-Solver-specific settings (learning rate, momentum, clipping norm, window length, Adam's betas,
+**Design.** Solver-specific settings (learning rate, momentum, clipping norm, window length, Adam's betas,
 the L-BFGS memory) live on the solver object, not on the estimator::
 
     ElmanRNNRegressor(solver="adam")                          # defaults below

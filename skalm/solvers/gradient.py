@@ -185,11 +185,12 @@ def flatten(weights, dtype=None):
 def unflatten(vector, like):
     """Inverse of :func:`flatten`: an RNNWeights shaped (and typed) like ``like``."""
     vector = np.asarray(vector)
+    size = sum(a.size for a in like)
+    if vector.shape != (size,):
+        raise ValueError(f"vector has shape {vector.shape}, the weights {size} entries.")
     out, start = [], 0
     for a in like:
         stop = start + a.size
         out.append(vector[start:stop].reshape(a.shape).astype(a.dtype, copy=True))
         start = stop
-    if start != vector.size:
-        raise ValueError(f"vector has {vector.size} entries, the weights {start}.")
     return RNNWeights(*out)
