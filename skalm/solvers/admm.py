@@ -159,4 +159,3 @@ class ADMMiRNN(Solver):
                         rho = min(rho * float(self.rho_growth), float(self.max_rho) / T)
                     feas_prev = feas
             return monitor.result(extras={"rho": rho, "feasibility": feas_prev}, stacklevel=3)
-
