@@ -63,7 +63,13 @@ from ..model import SequenceLayout
 from . import register_solver
 from ._progress import ProgressPrinter
 from .base import History, Solver, SolverResult, blas_limit
-from .gradient import evaluate_with_gradient, flatten, unflatten, value_and_gradient
+from .gradient import (
+    evaluate_with_gradient,
+    flatten,
+    grad_norm,
+    unflatten,
+    value_and_gradient,
+)
 
 __all__ = [
     "IterationMonitor",
@@ -363,9 +369,8 @@ class FirstOrderSolver(Solver):
                     monitor.diverge("non-finite weights")
                     break
                 fp = evaluate_with_gradient(weights, problem, activation)
-                kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
                 if monitor.record(
-                    weights, kappa=kappa, n_inner=n_inner, loss=fp.loss,
+                    weights, kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
                     objective=fp.objective, h_last=fp.H[-1],
                 ):
                     break
@@ -612,10 +617,9 @@ class LBFGS(Solver):
                 fun(x)
                 cache["n_fun"] -= 1  # a bookkeeping evaluation, not the optimizer's
             fp = cache["fp"]
-            kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
             n_inner, cache["n_fun"] = cache["n_fun"], 0
             if monitor.record(
-                unflatten(x, like), kappa=kappa, n_inner=n_inner, loss=fp.loss,
+                unflatten(x, like), kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
                 objective=fp.objective, h_last=fp.H[-1],
             ):
                 raise StopIteration

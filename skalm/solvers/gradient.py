@@ -30,6 +30,7 @@ __all__ = [
     "backprop",
     "weight_penalty_gradient",
     "objective_and_gradient",
+    "grad_norm",
     "value_and_gradient",
     "evaluate_with_gradient",
     "flatten",
@@ -174,6 +175,11 @@ def objective_and_gradient(weights, problem, activation):
     """R(z) of :func:`skalm.model.objective` and its gradient (an :class:`RNNWeights`)."""
     fp = evaluate_with_gradient(weights, problem, activation)
     return fp.objective, fp.grad
+
+
+def grad_norm(grad):
+    """Euclidean norm of a gradient over all its blocks (the ``kappa`` of the peer solvers)."""
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grad)))
 
 
 def flatten(weights, dtype=None):

@@ -52,7 +52,7 @@ from . import register_solver
 from .alm_bcd.blocks import spd_solve
 from .base import Solver, blas_limit
 from .bptt import FORWARD_PASS_PARAMS, IterationMonitor
-from .gradient import backprop, evaluate_with_gradient, flatten, unflatten
+from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 
 __all__ = ["forward_sensitivities", "GaussNewtonSystem", "NAILS", "NAILM"]
 
@@ -225,14 +225,10 @@ class _GaussNewtonSolver(Solver):
             return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
                                   stacklevel=3)
 
-    def _system(self, weights, problem, activation, fp, dense):
-        return GaussNewtonSystem(weights, problem, activation, fp, dense)
-
     def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
-        kappa = float(np.sqrt(sum(float(np.vdot(g, g)) for g in fp.grad)))
         return monitor.record(
-            weights, kappa=kappa, n_inner=n_inner, loss=fp.loss, objective=fp.objective,
-            h_last=fp.H[-1], gamma=gamma,
+            weights, kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
+            objective=fp.objective, h_last=fp.H[-1], gamma=gamma,
         )
 
 
@@ -291,7 +287,7 @@ class NAILS(_GaussNewtonSolver):
     def _run(self, problem, activation, weights, dense, monitor):
         fp = evaluate_with_gradient(weights, problem, activation)
         for _ in range(int(self.max_iter)):
-            system = self._system(weights, problem, activation, fp, dense)
+            system = GaussNewtonSystem(weights, problem, activation, fp, dense)
             d = system.solve(0.0, self.cg_tol, self.cg_max_iter)
             slope = float(np.vdot(flatten(fp.grad), d))
             x = flatten(weights)
@@ -363,7 +359,7 @@ class NAILM(_GaussNewtonSolver):
         fp = evaluate_with_gradient(weights, problem, activation)
         lam, nu = float(self.damping), 2.0
         for _ in range(int(self.max_iter)):
-            system = self._system(weights, problem, activation, fp, dense)
+            system = GaussNewtonSystem(weights, problem, activation, fp, dense)
             g = flatten(fp.grad)
             x = flatten(weights)
             new = None
@@ -375,7 +371,7 @@ class NAILM(_GaussNewtonSolver):
                 cfp = evaluate_with_gradient(cand, problem, activation)
                 rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
                 if np.isfinite(cfp.objective) and rho > 1e-4:
-                    new = cand, cfp
+                    new = cand, cfp, lam
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                     nu = 2.0
                     break
@@ -387,6 +383,6 @@ class NAILM(_GaussNewtonSolver):
                     f"stationary to working precision at iteration {monitor.n_iter + 1}."
                 )
                 return
-            weights, fp = new
-            if self._record(monitor, weights, fp, trials + system.n_products, gamma=lam):
+            weights, fp, used = new
+            if self._record(monitor, weights, fp, trials + system.n_products, gamma=used):
                 return
