@@ -39,7 +39,7 @@ __all__ = [
     "HISTORY_KEYS",
     "ALMBCDSolver",
 ]
-from .bptt import (  # noqa: E402,F401  (register themselves)
+from .bptt import (  # noqa: E402,F401  (peer solvers; each registers itself)
     LBFGS,
     Adam,
     ClippedGradientDescent,
@@ -47,6 +47,8 @@ from .bptt import (  # noqa: E402,F401  (register themselves)
     MiniBatchSGD,
     NesterovGradientDescent,
 )
+from .nails import NAILM, NAILS  # noqa: E402,F401
+from .admm import ADMMiRNN  # noqa: E402,F401
 
 __all__ += [
     "GradientDescent",
@@ -55,10 +57,7 @@ __all__ += [
     "MiniBatchSGD",
     "Adam",
     "LBFGS",
+    "ADMMiRNN",
+    "NAILS",
+    "NAILM",
 ]
-from .nails import NAILM, NAILS  # noqa: E402,F401  (register themselves)
-
-__all__ += ["NAILS", "NAILM"]
-from .admm import ADMMiRNN  # noqa: E402,F401  (registers itself)
-
-__all__ += ["ADMMiRNN"]
