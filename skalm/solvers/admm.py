@@ -63,7 +63,8 @@ from . import register_solver
 from .alm_bcd.bcd import ALMPoint, certificate, constraints, feasibility
 from .alm_bcd.blocks import h_block, u_block, z_block
 from .base import Solver, blas_limit
-from .bptt import FORWARD_PASS_PARAMS, IterationMonitor
+from .bptt import FORWARD_PASS_PARAMS
+from .monitor import IterationMonitor
 
 __all__ = ["ADMMiRNN"]
 

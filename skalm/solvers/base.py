@@ -158,7 +158,9 @@ class Solver:
     estimator_params : tuple of str
         Names of :class:`~skalm.ElmanRNNRegressor` parameters this solver takes as keyword
         arguments of its constructor. The estimator passes exactly these (no branching on
-        the solver's name); anything else comes from ``solver_options``.
+        the solver's name). Its other settings are its own constructor arguments: pass an
+        instance (``ElmanRNNRegressor(solver=Adam(learning_rate=1e-2))``) to set them, and
+        tune them as ``solver__<name>`` in a grid search.
     """
 
     name = ""

@@ -51,7 +51,8 @@ from scipy.sparse.linalg import LinearOperator, cg
 from . import register_solver
 from .alm_bcd.blocks import spd_solve
 from .base import Solver, blas_limit
-from .bptt import FORWARD_PASS_PARAMS, IterationMonitor
+from .bptt import FORWARD_PASS_PARAMS
+from .monitor import IterationMonitor
 from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 
 __all__ = ["forward_sensitivities", "GaussNewtonSystem", "NAILS", "NAILM"]

@@ -8,15 +8,13 @@ stopping rules and records the history. Tests drive ``init_state``/``update`` by
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ...model import forward
-from ..base import History, Solver, SolverResult, blas_limit
-from .._progress import ProgressPrinter
+from ..base import Solver, blas_limit
+from ..monitor import IterationMonitor
 from .bcd import ALMPoint, augmented_lagrangian, bcd_sweep, certificate, feasibility
 
 __all__ = ["ALMState", "ALMBCDSolver"]
@@ -80,8 +78,9 @@ class ALMBCDSolver(Solver):
         Gamma of eq. (3.10)/(3.13): an inner loop restarts from s^0 when L at s^{k-1} exceeds
         it. None: R(s^0), the value of the feasible start.
     max_gamma : float, default=1e12
-        A penalty beyond this (or any non-finite iterate) is treated as divergence: the run
-        stops and returns the last finite iterate.
+        A penalty beyond this, any non-finite iterate, or a training objective of the true
+        forward pass beyond ``EXPLOSION_FACTOR`` times its start value is treated as
+        divergence: the run stops, returns the last finite iterate and warns.
     blas_threads : int or None, default=1
         BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
         OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
@@ -202,77 +201,22 @@ class ALMBCDSolver(Solver):
 
     def _solve(self, problem, activation, weights0):
         state = self.init_state(problem, activation, weights0)
-        history = History(with_validation=problem.has_validation)
-        printer = ProgressPrinter(self.verbose, self.max_iter, problem.has_validation)
-        use_val = problem.has_validation
-        best_score, best_feas, best_weights, stall = np.inf, np.inf, None, 0
-        message, converged, diverged = "", False, False
-        last_good = state.s.weights
-
+        monitor = IterationMonitor(
+            self.name, problem, activation, state.s0.weights, self.max_iter, self.tol,
+            self.n_iter_no_change, self.verbose,
+        )
         for _ in range(int(self.max_iter)):
             new = self.update(problem, state, activation)
             if not self._finite(new):
-                diverged = True
-                message = (
-                    f"ALM-BCD diverged at outer iteration {new.k} (penalty gamma={new.gamma:.3g} "
-                    "or a non-finite iterate); returning the last finite weights."
-                )
+                monitor.diverge(f"penalty gamma = {new.gamma:.3g} or a non-finite iterate")
                 break
             state = new
-            loss, obj, h_last, _, _ = problem.evaluate(state.s.weights, activation)
-            if not np.isfinite(obj):
-                diverged = True
-                message = (
-                    f"ALM-BCD's weights blow up in the forward pass at outer iteration {state.k}; "
-                    "returning the last weights whose forward pass is finite."
-                )
+            if monitor.record(
+                state.s.weights, kappa=state.kappa, n_inner=state.n_inner,
+                feasibility=state.feas, gamma=state.gamma,
+            ):
                 break
-            last_good = state.s.weights
-            entry = dict(
-                train_loss=loss, objective=obj, feasibility=state.feas, kappa=state.kappa,
-                gamma=state.gamma, n_inner=state.n_inner,
-            )
-            if use_val:
-                entry["val_loss"] = problem.validation_loss(state.s.weights, activation, h_last)
-            history.append(**entry)
-            printer.line(state.k, history)
-
             if state.eps <= self.eps_star:
-                converged, message = True, f"eps_k <= eps_star after {state.k} outer iterations."
+                monitor.stop(f"eps_k <= eps_star after {state.k} outer iterations.")
                 break
-            if self.n_iter_no_change is not None:
-                if use_val:
-                    score, improved_feas = entry["val_loss"], False
-                else:
-                    score = obj
-                    improved_feas = state.feas < best_feas * (1 - self.tol)
-                    best_feas = min(best_feas, state.feas)
-                if score < best_score - self.tol * abs(best_score):
-                    best_score, best_weights, stall = score, state.s.weights, 0
-                elif improved_feas:
-                    stall = 0
-                else:
-                    stall += 1
-                if best_weights is None:
-                    best_score, best_weights = score, state.s.weights
-                if stall >= self.n_iter_no_change:
-                    converged = True
-                    what = "validation loss" if use_val else "training objective and FeasVio"
-                    message = (
-                        f"{what} did not improve by tol={self.tol} for {self.n_iter_no_change} "
-                        f"outer iterations (stopped at {state.k})."
-                    )
-                    break
-        else:
-            message = f"ALM-BCD reached max_iter={self.max_iter} outer iterations."
-
-        weights = last_good
-        if use_val and best_weights is not None:
-            weights = best_weights  # the validation rule keeps the best validated iterate
-        if diverged or not converged:
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        return SolverResult(
-            weights=weights, history=history.as_dict(), n_iter=len(history),
-            converged=converged, message=message, diverged=diverged,
-            extras={"gamma": state.gamma, "feasibility": state.feas},
-        )
+        return monitor.result(extras={"gamma": state.gamma, "feasibility": state.feas})

@@ -1,0 +1,143 @@
+"""One run's bookkeeping, shared by every solver: history, progress lines, stopping rules,
+best validated weights, divergence handling and the final ConvergenceWarning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._progress import ProgressPrinter
+from .base import History, SolverResult
+
+__all__ = ["IterationMonitor", "EXPLOSION_FACTOR"]
+
+
+#: An objective above this multiple of max(R(z_0), 1) counts as divergence.
+EXPLOSION_FACTOR = 1e10
+
+class IterationMonitor:
+    """History, progress lines, stopping rules and divergence handling of one run.
+
+    Shared by every peer solver. Call :meth:`record` once per iteration with the new weights;
+    it returns True when the run must stop (stalled, or diverged). :meth:`result` builds the
+    :class:`SolverResult` and issues the ConvergenceWarning.
+
+    Parameters
+    ----------
+    name : str
+        Solver name for messages.
+    problem, activation, weights0
+        The run's problem, activation strategy and starting weights.
+    max_iter, tol, n_iter_no_change, verbose
+        As in the solvers.
+    """
+
+    def __init__(self, name, problem, activation, weights0, max_iter, tol, n_iter_no_change,
+                 verbose):
+        self.name = name
+        self.problem = problem
+        self.activation = activation
+        self.max_iter = int(max_iter)
+        self.tol = float(tol)
+        self.n_iter_no_change = n_iter_no_change
+        self.use_val = problem.has_validation
+        self.history = History(with_validation=self.use_val)
+        self.printer = ProgressPrinter(verbose, self.max_iter, self.use_val)
+        with np.errstate(all="ignore"):
+            _, self.objective0, _, _, _ = problem.evaluate(weights0, activation)
+        self.last_good = weights0
+        self.best_score, self.best_weights, self.stall = np.inf, None, 0
+        self.best_feas = np.inf
+        self.converged = self.diverged = False
+        self.message = ""
+
+    @property
+    def n_iter(self):
+        return len(self.history)
+
+    def exploded(self, objective):
+        """True when ``objective`` is non-finite or beyond the explosion bound."""
+        bound = EXPLOSION_FACTOR * max(self.objective0, 1.0)
+        return not np.isfinite(objective) or objective > bound
+
+    def diverge(self, why):
+        """Mark the run as diverged (the caller stops)."""
+        self.diverged, self.converged = True, False
+        self.message = (
+            f"{self.name} diverged at iteration {self.n_iter + 1} ({why}); returning the last "
+            "finite weights."
+        )
+        return True
+
+    def stop(self, message, converged=True):
+        """End the run for a solver-specific reason."""
+        self.converged, self.message = converged, message
+        return True
+
+    def record(self, weights, *, kappa, n_inner, loss=None, objective=None, h_last=None,
+               feasibility=0.0, gamma=float("nan")):
+        """Record one iteration ending at ``weights``; True when the run must stop.
+
+        ``loss``, ``objective`` and ``h_last`` (the last training hidden state) are those of
+        the true forward pass of ``weights``; they are computed when not given.
+        """
+        if not weights.all_finite():
+            return self.diverge("non-finite weights")
+        with np.errstate(all="ignore"):
+            if loss is None or objective is None or (self.use_val and h_last is None):
+                loss, objective, h_last, _, _ = self.problem.evaluate(weights, self.activation)
+        if self.exploded(objective) or not np.isfinite(kappa):
+            return self.diverge(f"objective R = {objective:.3g}, kappa = {kappa:.3g}")
+        self.last_good = weights
+        entry = dict(
+            train_loss=loss, objective=objective, feasibility=feasibility, kappa=kappa,
+            gamma=gamma, n_inner=n_inner,
+        )
+        if self.use_val:
+            entry["val_loss"] = self.problem.validation_loss(weights, self.activation, h_last)
+        self.history.append(**entry)
+        self.printer.line(self.n_iter, self.history)
+
+        if self.n_iter_no_change is None:
+            return False
+        # Progress is a relative ``tol`` improvement of the best score or (without validation
+        # data, for the constrained methods) of the best FeasVio, as in ALM-BCD.
+        if self.use_val:
+            score, improved_feas = entry["val_loss"], False
+        else:
+            score = objective
+            improved_feas = feasibility < self.best_feas * (1 - self.tol)
+            self.best_feas = min(self.best_feas, feasibility)
+        if self.best_weights is None or score < self.best_score - self.tol * abs(self.best_score):
+            self.best_score, self.best_weights, self.stall = score, weights, 0
+        elif improved_feas:
+            self.stall = 0
+        else:
+            self.stall += 1
+        if self.stall >= self.n_iter_no_change:
+            what = "validation loss" if self.use_val else "training objective"
+            if not self.use_val and self.best_feas > 0:
+                what += " and FeasVio"
+            return self.stop(
+                f"{what} did not improve by tol={self.tol} for {self.n_iter_no_change} "
+                f"iterations (stopped at {self.n_iter})."
+            )
+        return False
+
+    def result(self, extras=None, stacklevel=4):
+        """The SolverResult (best validated weights with validation data); warns when the run
+        neither converged nor stopped by a rule."""
+        if not self.message:
+            self.message = f"{self.name} reached max_iter={self.max_iter} iterations."
+        weights = self.last_good
+        if self.use_val and self.best_weights is not None and not self.diverged:
+            weights = self.best_weights
+        if self.diverged or not self.converged:
+            warnings.warn(self.message, ConvergenceWarning, stacklevel=stacklevel)
+        return SolverResult(
+            weights=weights, history=self.history.as_dict(), n_iter=self.n_iter,
+            converged=self.converged, message=self.message, diverged=self.diverged,
+            extras=dict(extras or {}),
+        )
