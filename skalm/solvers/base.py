@@ -33,6 +33,7 @@ class _NullContext:
     def __exit__(self, *exc):
         return False
 
+
 #: Keys every solver records once per outer iteration (equal-length lists).
 HISTORY_KEYS = ("train_loss", "objective", "feasibility", "kappa", "gamma", "n_inner", "time")
 

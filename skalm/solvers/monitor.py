@@ -17,6 +17,7 @@ __all__ = ["IterationMonitor", "EXPLOSION_FACTOR"]
 #: An objective above this multiple of max(R(z_0), 1) counts as divergence.
 EXPLOSION_FACTOR = 1e10
 
+
 class IterationMonitor:
     """History, progress lines, stopping rules and divergence handling of one run.
 
