@@ -81,6 +81,13 @@ class ALMBCDSolver(Solver):
         A penalty beyond this, any non-finite iterate, or a training objective of the true
         forward pass beyond ``EXPLOSION_FACTOR`` times its start value is treated as
         divergence: the run stops, returns the last finite iterate and warns.
+    acceleration : {"nesterov", None}, default="nesterov"
+        ``"nesterov"``: each sweep starts from an extrapolated (h, u) with a monotone restart
+        safeguard (see :meth:`_inner_loop`). Not in the paper. On the paper's T=500 set it
+        is what lets the inner BCD leave the plateau where the paper's BCD stalls (at the
+        estimator defaults R = 9.0 after 18 outer iterations, 12 s, against 13.6 after 77
+        for the plain BCD). None: the paper's BCD exactly (Algorithm 3.2), which
+        ``tests/test_blocks_vs_kronecker.py`` checks against the Kronecker form.
     blas_threads : int or None, default=1
         BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
         OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
@@ -112,6 +119,7 @@ class ALMBCDSolver(Solver):
         n_iter_no_change=10,
         restart_bound=None,
         max_gamma=1e12,
+        acceleration="nesterov",
         blas_threads=1,
         verbose=0,
     ):
@@ -129,6 +137,7 @@ class ALMBCDSolver(Solver):
         self.n_iter_no_change = n_iter_no_change
         self.restart_bound = restart_bound
         self.max_gamma = max_gamma
+        self.acceleration = acceleration
         self.blas_threads = blas_threads
         self.verbose = verbose
 
@@ -159,15 +168,7 @@ class ALMBCDSolver(Solver):
         """One outer iteration k: inner BCD, multipliers (3.7), eps, penalty (3.8)/(3.9)."""
         gamma, Xi, Zeta, mu = state.gamma, state.Xi, state.Zeta, float(self.mu)
         s, restarted = self.inner_start(problem, state, activation)
-        kappa = np.inf
-        j = 0
-        C = None
-        for j in range(1, int(self.max_inner_iter) + 1):
-            U_prev = s.U
-            s, C = bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation)
-            kappa = certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C)
-            if not np.isfinite(kappa) or kappa <= state.eps:
-                break
+        s, C, kappa, j = self._inner_loop(problem, s, Xi, Zeta, gamma, mu, state.eps, activation)
         C1, C2 = C
         feas = feasibility(C1, C2)
         Xi = Xi + gamma * C1
@@ -183,6 +184,49 @@ class ALMBCDSolver(Solver):
             state, k=state.k + 1, s=s, Xi=Xi, Zeta=Zeta, gamma=gamma,
             eps=self.eta4 * state.eps, feas=feas, n_inner=j, kappa=kappa, restarted=restarted,
         )
+
+    def _inner_loop(self, problem, s, Xi, Zeta, gamma, mu, eps, activation):
+        """BCD sweeps until kappa <= eps or the cap (Algorithm 3.2).
+
+        With ``acceleration="nesterov"`` every sweep starts from the extrapolated point
+        (h, u) + beta_j ((h, u) - (h, u)_prev), beta_j the Nesterov/FISTA sequence; z needs no
+        extrapolation, the z-block recomputes it exactly from (h, u). A sweep that would raise
+        L is replaced by a plain sweep from the current point and the momentum restarts, so L
+        still decreases monotonically. kappa stays a bound on dist(0, dL(s)): the u-block's
+        optimality condition holds with the prox centre it actually used.
+        """
+        accelerate = self.acceleration == "nesterov"
+        sweep = lambda start: bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation)  # noqa: E731
+        L_of = lambda point, C: augmented_lagrangian(  # noqa: E731
+            problem, point, Xi, Zeta, gamma, activation, C
+        )
+        prev, t, L_s = None, 1.0, None
+        if accelerate:
+            L_s = L_of(s, None)
+        kappa, C, j = np.inf, None, 0
+        for j in range(1, int(self.max_inner_iter) + 1):
+            start = s
+            if accelerate and prev is not None:
+                t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+                beta = (t - 1.0) / t_next
+                t = t_next
+                H_ex = s.H + beta * (s.H - prev.H)
+                start = ALMPoint(s.weights, H_ex, s.U + beta * (s.U - prev.U))
+            new, C = sweep(start)
+            if accelerate:
+                L_new = L_of(new, C)
+                if start is not s and not L_new <= L_s:
+                    start, t = s, 1.0
+                    new, C = sweep(start)
+                    L_new = L_of(new, C)
+                L_s = L_new
+            kappa = certificate(
+                problem, new, start.U, Xi, Zeta, gamma, mu, activation, C
+            )
+            prev, s = s, new
+            if not np.isfinite(kappa) or kappa <= eps:
+                break
+        return s, C, kappa, j
 
     # -- the driver -----------------------------------------------------------------------
     def _finite(self, state):
