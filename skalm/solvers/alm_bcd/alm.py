@@ -196,10 +196,13 @@ class ALMBCDSolver(Solver):
         optimality condition holds with the prox centre it actually used.
         """
         accelerate = self.acceleration == "nesterov"
-        sweep = lambda start: bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation)  # noqa: E731
-        L_of = lambda point, C: augmented_lagrangian(  # noqa: E731
-            problem, point, Xi, Zeta, gamma, activation, C
-        )
+
+        def sweep(start):
+            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation)
+
+        def L_of(point, C):
+            return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)
+
         prev, t, L_s = None, 1.0, None
         if accelerate:
             L_s = L_of(s, None)
