@@ -1,10 +1,39 @@
 """One line per outer iteration for ``verbose >= 1`` (shared by every solver)."""
 
+import math
 import sys
 
 
+def format_duration(seconds):
+    """``12.34s`` below a minute, ``2m05s`` below an hour, ``1h02m05s`` above; ``-`` if unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s"
+
+
+def _number(value, width, spec):
+    """``value`` formatted by ``spec``, right-aligned in ``width``; ``-`` for NaN (a quantity
+    the solver does not have)."""
+    text = "-" if value is None or math.isnan(value) else format(value, spec)
+    return text.rjust(width)
+
+
 class ProgressPrinter:
-    """Prints iteration, loss, FeasVio, kappa, gamma, elapsed and estimated remaining time."""
+    """Prints iteration, loss, FeasVio, kappa, gamma, elapsed and estimated remaining time.
+
+    A header line comes before the first row; each row is flushed at once so that a long fit
+    can be followed as it runs. The remaining time is the time to ``max_iter`` outer
+    iterations at the average pace so far: an upper bound when a stopping rule ends the run
+    earlier. Quantities a solver does not compute (``gamma`` of the gradient solvers) print
+    as ``-``. ``verbose=0`` prints nothing.
+    """
 
     def __init__(self, verbose, max_iter, with_validation=False, stream=None):
         self.verbose = int(verbose or 0)
@@ -21,14 +50,17 @@ class ProgressPrinter:
             head = f"{'iter':>6} {'loss':>11} {'FeasVio':>10} {'kappa':>10} {'gamma':>10}"
             if self.with_validation:
                 head += f" {'val_loss':>11}"
-            print(head + f" {'elapsed':>9} {'remaining':>10}", file=out)
+            print(head + f" {'elapsed':>10} {'remaining':>10}", file=out)
             self._header_done = True
         elapsed = history.last("time")
-        remaining = elapsed / k * (self.max_iter - k) if k else float("nan")
+        remaining = elapsed / k * max(self.max_iter - k, 0) if k else float("nan")
         row = (
-            f"{k:>6d} {history.last('train_loss'):>11.5g} {history.last('feasibility'):>10.3g} "
-            f"{history.last('kappa'):>10.3g} {history.last('gamma'):>10.3g}"
+            f"{k:>6d} {_number(history.last('train_loss'), 11, '.5g')} "
+            f"{_number(history.last('feasibility'), 10, '.3g')} "
+            f"{_number(history.last('kappa'), 10, '.3g')} "
+            f"{_number(history.last('gamma'), 10, '.3g')}"
         )
         if self.with_validation:
-            row += f" {history.last('val_loss'):>11.5g}"
-        print(row + f" {elapsed:>8.2f}s {remaining:>9.1f}s", file=out, flush=True)
+            row += f" {_number(history.last('val_loss'), 11, '.5g')}"
+        row += f" {format_duration(elapsed):>10} {format_duration(remaining):>10}"
+        print(row, file=out, flush=True)
