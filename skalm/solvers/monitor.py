@@ -49,6 +49,7 @@ class IterationMonitor:
         with np.errstate(all="ignore"):
             _, self.objective0, _, _, _ = problem.evaluate(weights0, activation)
         self.last_good = weights0
+        self.best_objective, self.best_objective_weights = np.inf, None
         self.best_score, self.best_weights, self.stall = np.inf, None, 0
         self.best_feas = np.inf
         self.converged = self.diverged = False
@@ -92,6 +93,8 @@ class IterationMonitor:
         if self.exploded(objective) or not np.isfinite(kappa):
             return self.diverge(f"objective R = {objective:.3g}, kappa = {kappa:.3g}")
         self.last_good = weights
+        if objective < self.best_objective:
+            self.best_objective, self.best_objective_weights = objective, weights
         entry = dict(
             train_loss=loss, objective=objective, feasibility=feasibility, kappa=kappa,
             gamma=gamma, n_inner=n_inner,
@@ -128,13 +131,20 @@ class IterationMonitor:
         return False
 
     def result(self, extras=None, stacklevel=4):
-        """The SolverResult (best validated weights with validation data); warns when the run
-        neither converged nor stopped by a rule."""
+        """The SolverResult; warns when the run neither converged nor stopped by a rule.
+
+        The weights returned are those of the recorded iterate with the lowest validation
+        loss (with validation data) or else the lowest training objective R of the true
+        forward pass. The last iterate is not always that one: an ALM iterate fits its
+        auxiliary h, and its weights run forward can be worse than an earlier iterate's.
+        """
         if not self.message:
             self.message = f"{self.name} reached max_iter={self.max_iter} iterations."
         weights = self.last_good
-        if self.use_val and self.best_weights is not None and not self.diverged:
+        if self.use_val and self.best_weights is not None:
             weights = self.best_weights
+        elif self.best_objective_weights is not None:
+            weights = self.best_objective_weights
         if self.diverged or not self.converged:
             warnings.warn(self.message, ConvergenceWarning, stacklevel=stacklevel)
         return SolverResult(
