@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +20,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .activations import ACTIVATIONS, get_activation
 from .model import (
@@ -53,6 +55,44 @@ _LAMBDA_PARAMS = {
 }
 
 
+#: Floating dtypes the estimator computes in; any other input is converted to float64.
+_DTYPES = [np.float64, np.float32]
+
+
+@contextmanager
+def _blame(name):
+    """Make a ValueError/TypeError raised inside name the argument ``name``.
+
+    scikit-learn's checks often say what is wrong without saying which argument ("Expected
+    2D array", "Complex data not supported"); such a message gets ``Invalid <name>: `` in
+    front. Messages that already name the argument are left alone.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", str(exc)):
+            raise
+        cls = ValueError if isinstance(exc, ValueError) else TypeError
+        raise cls(f"Invalid {name}: {exc}") from exc
+
+
+def _missing_labels(sid):
+    """Boolean mask of the missing entries (NaN, NaT, None, pd.NA) of a label array."""
+    kind = sid.dtype.kind
+    if kind in "fc":
+        return np.isnan(sid)
+    if kind in "mM":
+        return np.isnat(sid)
+    if kind == "O":
+        def missing(v):
+            try:
+                return v is None or bool(v != v)
+            except (TypeError, ValueError):  # pd.NA: its comparisons are ambiguous
+                return True
+        return np.array([missing(v) for v in sid], dtype=bool)
+    return np.zeros(sid.shape, dtype=bool)
+
+
 def _fingerprint(X):
     """A short digest of an array's shape, dtype and bytes (blake2b, 16 bytes)."""
     X = np.ascontiguousarray(X)
@@ -66,13 +106,21 @@ def _check_sequence_id(sequence_id, n_samples):
     """Validate a per-row sequence label; return the :class:`SequenceLayout` (or None)."""
     if sequence_id is None:
         return None
-    sid = np.asarray(sequence_id)
-    if sid.ndim != 1 or sid.shape[0] != n_samples:
-        raise ValueError(
-            "sequence_id must be a 1-D array with one label per row of X: got shape "
-            f"{sid.shape} for {n_samples} rows."
-        )
-    return SequenceLayout.from_sequence_id(sid)
+    with _blame("sequence_id"):
+        sid = np.asarray(sequence_id)
+        if sid.ndim != 1 or sid.shape[0] != n_samples:
+            raise ValueError(
+                "sequence_id must be a 1-D array with one label per row of X: got shape "
+                f"{sid.shape} for {n_samples} rows."
+            )
+        missing = _missing_labels(sid)
+        if missing.any():
+            # NaN != NaN: each such row would silently become a sequence of its own.
+            raise ValueError(
+                f"sequence_id has {int(missing.sum())} missing labels (NaN, None or NaT), "
+                f"the first at row {int(np.argmax(missing))}; every row needs a label."
+            )
+        return SequenceLayout.from_sequence_id(sid)
 
 
 class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
@@ -531,6 +579,29 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
             X[:split], Y[:split], lambdas, train_layout, X_val=X[split:], Y_val=Y[split:]
         )
 
+    def _validate_fit_data(self, X, y):
+        """validate_data for fit, after checking X, then y, then their lengths one at a time
+        (without side effects), so that an error names the argument at fault."""
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but the "
+                "target y is None."
+            )
+        with _blame("X"):
+            n_rows = check_array(X, dtype=_DTYPES, estimator=self, input_name="X").shape[0]
+        with _blame("y"):
+            y_checked = check_array(y, ensure_2d=False, dtype=_DTYPES, estimator=self,
+                                    input_name="y")
+        if y_checked.shape[0] != n_rows:
+            raise ValueError(
+                f"X and y have inconsistent numbers of rows: X has {n_rows}, y has "
+                f"{y_checked.shape[0]}."
+            )
+        with _blame("X"):  # what is left: the feature names of X
+            return validate_data(
+                self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES
+            )
+
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sequence_id=None):
@@ -554,9 +625,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
-        )
+        X, y = self._validate_fit_data(X, y)
         layout = _check_sequence_id(sequence_id, X.shape[0])
         Y = np.asarray(y, dtype=X.dtype)
         y_1d = Y.ndim == 1
@@ -614,12 +683,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 )
                 return (None if is_train else self.hidden_state_), is_train
             return (None if rule == "zeros" else self.hidden_state_), False
-        h0 = np.asarray(rule, dtype=float)
+        with _blame("initial_state"):
+            h0 = np.asarray(rule, dtype=float)
         if h0.shape != self.hidden_state_.shape:
             raise ValueError(
                 f"an explicit initial_state must have shape {self.hidden_state_.shape}, got "
                 f"{h0.shape}."
             )
+        if not np.all(np.isfinite(h0)):
+            raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
         return h0, False
 
     def predict(self, X, sequence_id=None, initial_state=None):
@@ -649,7 +721,8 @@ None, default=None
             :math:`\\hat y_t = A h_t + c`; 1-D when ``fit`` got a 1-D ``y``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with _blame("X"):
+            X = validate_data(self, X, reset=False, dtype=_DTYPES)
         rule = self.initial_state if initial_state is None else initial_state
         h0, is_train = self._resolve_h0(X, rule)
         layout = _check_sequence_id(sequence_id, X.shape[0])
@@ -696,8 +769,28 @@ None, default=None
         score : float
             :math:`R^2` of ``self.predict(X, sequence_id=sequence_id)``.
         """
-        y_pred = self.predict(X, sequence_id=sequence_id)
-        return r2_score(y, y_pred, sample_weight=sample_weight)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # non-finite: the error below
+            y_pred = self.predict(X, sequence_id=sequence_id)
+        if not np.all(np.isfinite(y_pred)):
+            raise ValueError(
+                "The forward pass over X overflowed: some predictions are not finite, so no "
+                "score can be computed. X may be far outside the training range."
+            )
+        if y is None:
+            raise ValueError("score requires the true targets y, got None.")
+        with _blame("y"):
+            y = check_array(y, ensure_2d=False, dtype=_DTYPES, estimator=self, input_name="y")
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        if y.shape[0] != y_pred.shape[0] or n_out != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[0]} rows and {n_out} outputs; X has {y_pred.shape[0]} rows "
+                f"and the model predicts {self.n_outputs_} outputs."
+            )
+        if sample_weight is None:
+            return r2_score(y, y_pred)
+        with _blame("sample_weight"):
+            return r2_score(y, y_pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
