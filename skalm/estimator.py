@@ -549,7 +549,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 )
             return self.weights_.copy().astype(dtype)
         return init_weights(
-            self.n_hidden, n_features, n_outputs, init=self.init, scale=self.init_scale,
+            int(self.n_hidden), n_features, n_outputs, init=self.init, scale=self.init_scale,
             random_state=rng, dtype=dtype,
         )
 
