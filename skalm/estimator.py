@@ -602,6 +602,22 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES
             )
 
+    def _check_initial_forward(self, weights0, X, activation, layout):
+        """The starting weights' forward pass over X must be finite, or no solver can work."""
+        with np.errstate(all="ignore"):
+            _, H0 = forward(weights0, X, activation, layout)
+        if weights0.all_finite() and np.all(np.isfinite(H0)):
+            return
+        if self.warm_start and hasattr(self, "weights_"):
+            start = "the weights of the previous fit (warm_start=True)"
+        else:
+            start = f"init={self.init!r}, init_scale={self.init_scale!r}"
+        raise ValueError(
+            f"The forward pass of the initial weights ({start}) over X is not finite "
+            f"(largest |X| = {float(np.max(np.abs(X))):.3g}). Scale X (e.g. StandardScaler) "
+            "or use a smaller init_scale."
+        )
+
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sequence_id=None):
@@ -638,6 +654,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         activation = self._make_activation()
         solver = self._make_solver()
         weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
+        self._check_initial_forward(weights0, X, activation, layout)
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
@@ -647,8 +664,8 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         if not (weights.all_finite() and np.all(np.isfinite(H))):
             raise ValueError(
                 "The solver returned weights whose forward pass over the training rows is "
-                f"not finite ({result.message or 'no message'}). Scale the inputs and "
-                "targets (e.g. StandardScaler), or increase the regularization alpha."
+                f"not finite ({result.message or 'no message'}). Scale X and y (e.g. "
+                "StandardScaler), or increase the regularization alpha."
             )
 
         self.weights_ = weights
