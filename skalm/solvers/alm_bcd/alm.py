@@ -253,7 +253,13 @@ class ALMBCDSolver(Solver):
             self.n_iter_no_change, self.verbose,
         )
         for _ in range(int(self.max_iter)):
-            new = self.update(problem, state, activation)
+            try:
+                # Overflow on the way to a non-finite iterate is divergence, reported below.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    new = self.update(problem, state, activation)
+            except np.linalg.LinAlgError as exc:  # a block's system had non-finite entries
+                monitor.diverge(f"linear algebra failure in the BCD blocks: {exc}")
+                break
             if not self._finite(new):
                 monitor.diverge(f"penalty gamma = {new.gamma:.3g} or a non-finite iterate")
                 break
