@@ -598,9 +598,22 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 f"{y_checked.shape[0]}."
             )
         with _blame("X"):  # what is left: the feature names of X
-            return validate_data(
+            X, y = validate_data(
                 self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES
             )
+        # The objective squares residuals and pre-activations (sums over the rows): entries
+        # near sqrt(largest float) overflow it. 1e-4 of that leaves room for the sums.
+        limit = 1e-4 * float(np.sqrt(np.finfo(X.dtype).max))
+        for name, values in (("X", X), ("y", y)):
+            peak = float(np.max(np.abs(values)))
+            if peak > limit:
+                raise ValueError(
+                    f"{name} has entries as large as {peak:.3g}: beyond {limit:.2g} the "
+                    f"squared errors of the training objective overflow in {X.dtype}. Scale "
+                    f"{name} first (e.g. with StandardScaler"
+                    + (", or TransformedTargetRegressor for y)." if name == "y" else ").")
+                )
+        return X, y
 
     def _check_initial_forward(self, weights0, X, activation, layout):
         """The starting weights' forward pass over X must be finite, or no solver can work."""
