@@ -84,7 +84,12 @@ from skalm.solvers import (  # noqa: E402
 ALM = "alm-bcd"
 ALM_DEFAULT = "alm-bcd (default stopping)"
 GRADIENT = ["gd", "gd-clip", "nesterov", "sgd", "adam"]
+ALM_SUM = "alm-bcd (alpha = tau / T_train)"
 ROWS = [ALM, ALM_DEFAULT] + GRADIENT + ["lbfgs"]
+#: Diagnostic rows, run only when named in --solvers: ALM-BCD on the plain-sum loss of the
+#: paper's formulas (sum_t instead of (1/T) sum_t, i.e. alpha divided by the training length).
+EXTRA_ROWS = [ALM_SUM]
+ALL_ROWS = ROWS + EXTRA_ROWS
 LR_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 VAL_FRACTION = 0.15
 DATASET_TITLES = {
@@ -92,7 +97,7 @@ DATASET_TITLES = {
     "sp500": "S&P 500 volatility",
     "t500": "Synthetic T = 500",
 }
-MAX_HISTORY_POINTS = 400
+MAX_HISTORY_POINTS = 300
 INIT_ALIASES = {"n1e-3": "N(0,1e-3)", "n1e-1": "N(0,1e-1)", "he": "He", "glorot": "Glorot",
                 "lecun": "LeCun"}
 
@@ -117,6 +122,9 @@ def make_estimator(ds, row, init, seed, lr=None, **extra):
     params = dict(n_hidden=ds["n_hidden"], alpha=ds["alpha"], random_state=seed, **INITS[init])
     if row == ALM:
         params.update(ds["alm"], n_iter_no_change=None)
+    elif row == ALM_SUM:
+        params.update(ds["alm"], n_iter_no_change=None,
+                      alpha=ds["alpha"] / len(ds["X_train"]))
     elif row == ALM_DEFAULT:
         params.update(ds["alm"])  # n_iter_no_change, tol: the estimator's defaults
     elif row == "lbfgs":
@@ -182,7 +190,8 @@ def run_one(ds, row, init, seed, lr=None, keep_history=True):
         hist = {}
         for key in ("train_loss", "val_loss", "feasibility", "time", "kappa", "gamma"):
             if key in h:
-                hist[key], idx = thin(h[key])
+                vals, idx = thin(h[key])
+                hist[key] = [float(f"{v:.5g}") for v in vals]
         hist["iteration"] = [i + 1 for i in idx]
         rec["history"] = hist
     return rec
@@ -220,7 +229,7 @@ def tune(ds, row, init, seeds, grid, path, log):
 
 # -- the experiment -------------------------------------------------------------------------
 def run_dataset(ds, args, runs_path, tune_path, log):
-    rows = [r for r in ROWS if r in args.solvers]
+    rows = [r for r in ALL_ROWS if r in args.solvers]
     inits = [i for i in args.inits]
     other = [i for i in inits if i != DEFAULT_INIT]
     tune_inits = inits if args.tune_per_init else [DEFAULT_INIT]
@@ -245,11 +254,13 @@ def run_dataset(ds, args, runs_path, tune_path, log):
         for rep in range(reps):
             for init in phase_inits:
                 for row in rows:
-                    if row == ALM and init != DEFAULT_INIT and not args.alm_all_inits:
+                    if (row in (ALM, ALM_SUM) and init != DEFAULT_INIT
+                            and not args.alm_all_inits):
                         continue
                     if (ds["name"], row, init, rep) in done:
                         continue
-                    rec = run_one(ds, row, init, rep, lr_for(row, init), keep_history=rep == 0)
+                    rec = run_one(ds, row, init, rep, lr_for(row, init),
+                                  keep_history=rep == 0 and init == DEFAULT_INIT)
                     rec["commit"] = args.commit
                     append_jsonl(runs_path, rec)
                     log(f"  {ds['name']:5s} {row:27s} {init:10s} rep {rep} lr {rec['lr']} "
@@ -292,7 +303,7 @@ def report(results_dir, out_md):
         inits = [i for i in INITS if any(r["init"] == i for r in drecs)]
         lines.append("| solver | | " + " | ".join(inits) + " |")
         lines.append("| --- | --- |" + " --- |" * len(inits))
-        for row in ROWS:
+        for row in ALL_ROWS:
             rrecs = [r for r in drecs if r["row"] == row]
             if not rrecs:
                 continue
@@ -316,7 +327,7 @@ def report(results_dir, out_md):
                   "| solver | lr | runs | iterations | BCD sweeps / gradient steps | "
                   "CPU s | wall s | final R | final FeasVio |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for row in ROWS:
+        for row in ALL_ROWS:
             sel = [r for r in drecs if r["row"] == row and r["init"] == DEFAULT_INIT
                    and "cpu" in r]
             if not sel:
@@ -391,7 +402,7 @@ def figures(recs, results_dir):
         if not sel:
             continue
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-        for r in sorted(sel, key=lambda r: ROWS.index(r["row"])):
+        for r in sorted(sel, key=lambda r: ALL_ROWS.index(r["row"])):
             h = r["history"]
             # history times are wall seconds; scaled to CPU seconds by the run's CPU/wall ratio
             cpu = np.asarray(h["time"]) * (r["cpu"] / r["wall"])
@@ -438,7 +449,8 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default="t10,sp500,t500")
     p.add_argument("--solvers", default=",".join(ROWS),
-                   help="comma-separated rows; 'alm-bcd (default stopping)' is 'alm-default'")
+                   help="comma-separated rows; 'alm-default' is the default-stopping ALM-BCD "
+                   "row, 'alm-sum' the diagnostic ALM-BCD row with alpha = tau / T_train")
     p.add_argument("--inits", default=",".join(INIT_ALIASES),
                    help="comma-separated: " + ", ".join(f"{k} = {v}" for k, v in
                                                         INIT_ALIASES.items()))
@@ -457,8 +469,8 @@ def main(argv=None):
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args(argv)
     quiet()
-    args.solvers = [ALM_DEFAULT if s.strip() == "alm-default" else s.strip()
-                    for s in args.solvers.split(",")]
+    aliases = {"alm-default": ALM_DEFAULT, "alm-sum": ALM_SUM}
+    args.solvers = [aliases.get(s.strip(), s.strip()) for s in args.solvers.split(",")]
     args.inits = [INIT_ALIASES[i.strip()] for i in args.inits.split(",")]
     args.datasets = [d.strip() for d in args.datasets.split(",")]
     if args.reps_other is None:
