@@ -29,6 +29,7 @@ from .model import (
     SequenceLayout,
     forward,
     init_weights,
+    mse_loss,
     predict_outputs,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
@@ -604,7 +605,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         # The objective squares residuals and pre-activations (sums over the rows): entries
         # near sqrt(largest float) overflow it. 1e-4 of that leaves room for the sums.
         limit = 1e-4 * float(np.sqrt(np.finfo(X.dtype).max))
-        for name, values in (("X", X), ("y", y)):
+        for name, values in (("X", X), ("y", y_checked)):  # y_checked: numbers, not strings
             peak = float(np.max(np.abs(values)))
             if peak > limit:
                 raise ValueError(
@@ -615,20 +616,26 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 )
         return X, y
 
-    def _check_initial_forward(self, weights0, X, activation, layout):
-        """The starting weights' forward pass over X must be finite, or no solver can work."""
+    def _check_initial_forward(self, weights0, X, Y, activation, layout):
+        """The starting weights' forward pass and training loss over (X, Y) must be finite,
+        or no solver can start (and the weights it would fall back to are unusable)."""
         with np.errstate(all="ignore"):
             _, H0 = forward(weights0, X, activation, layout)
-        if weights0.all_finite() and np.all(np.isfinite(H0)):
+            loss = mse_loss(weights0, H0, Y) if np.all(np.isfinite(H0)) else np.inf
+        if weights0.all_finite() and np.isfinite(loss):
             return
         if self.warm_start and hasattr(self, "weights_"):
             start = "the weights of the previous fit (warm_start=True)"
         else:
             start = f"init={self.init!r}, init_scale={self.init_scale!r}"
+        start += f", activation={self.activation!r}" + "".join(
+            f", {ours}={getattr(self, ours)!r}"
+            for ours in _ACTIVATION_PARAMS.get(self.activation, {}).values()
+        )
         raise ValueError(
-            f"The forward pass of the initial weights ({start}) over X is not finite "
-            f"(largest |X| = {float(np.max(np.abs(X))):.3g}). Scale X (e.g. StandardScaler) "
-            "or use a smaller init_scale."
+            f"The forward pass of the initial weights ({start}) over X, or its squared "
+            f"error on y, is not finite (largest |X| = {float(np.max(np.abs(X))):.3g}). "
+            "Scale X and y (e.g. StandardScaler) or use a smaller init_scale."
         )
 
     # -- scikit-learn API -------------------------------------------------------------------
@@ -667,7 +674,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         activation = self._make_activation()
         solver = self._make_solver()
         weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
-        self._check_initial_forward(weights0, X, activation, layout)
+        self._check_initial_forward(weights0, X, Y, activation, layout)
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
