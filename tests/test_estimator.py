@@ -148,6 +148,7 @@ def test_solver_is_built_from_the_estimator_params_it_declares(series, test_solv
     settings = dict(
         gamma0=2.5, eta1=0.9, eta2=0.8, eta3=0.015, eta4=0.7, mu=1e-4, max_iter=3,
         max_inner_iter=4, tol=1e-2, n_iter_no_change=5, blas_threads=None, verbose=0,
+        acceleration=None,
     )
     est = ElmanRNNRegressor(solver="spy-for-tests", n_hidden=5, random_state=0, **settings)
     est.fit(X, y)
