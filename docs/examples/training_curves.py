@@ -22,7 +22,6 @@ from sklearn.exceptions import ConvergenceWarning
 from skalm import ElmanRNNRegressor
 from skalm.datasets import load_sp500_volatility
 from skalm.plotting import plot_history
-from skalm.solvers import ALMBCDSolver
 
 start = time.perf_counter()
 out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
@@ -35,9 +34,8 @@ fits = {}
 for name, acceleration, verbose in [("nesterov (default)", "nesterov", 1),
                                     ("paper's BCD", None, 0)]:
     # n_iter_no_change=None: run all 30 outer iterations, to see the whole curve.
-    solver = ALMBCDSolver(max_iter=30, n_iter_no_change=None, acceleration=acceleration,
-                          verbose=verbose)
-    est = ElmanRNNRegressor(n_hidden=20, alpha=1.0, solver=solver, random_state=0)
+    est = ElmanRNNRegressor(n_hidden=20, alpha=1.0, max_iter=30, n_iter_no_change=None,
+                            acceleration=acceleration, verbose=verbose, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # stops at max_iter by design
         fits[name] = est.fit(X_train, y_train)
