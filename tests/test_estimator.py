@@ -543,7 +543,7 @@ def test_tags():
 def test_default_settings_fit_check_regressors_train_data():
     """check_regressors_train (i.i.d. data, alpha set to 0.01 by the check) with the
     *default* ALM-BCD settings: the training R^2 is far above the check's 0.5 (measured
-    0.9997); tests/test_common.py runs the checks with smaller caps for speed."""
+    0.99997 for relu); tests/test_common.py runs the checks with smaller caps for speed."""
     from sklearn.preprocessing import scale
     from sklearn.utils.estimator_checks import _regression_dataset
 
