@@ -162,10 +162,11 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         registered ones), and the solver is built from this estimator's parameters that it
         declares in its ``estimator_params`` (for ``"alm-bcd"``: ``gamma0``, ``eta1`` to
         ``eta4``, ``mu``, ``max_iter``, ``max_inner_iter``, ``acceleration``, ``tol``,
-        ``n_iter_no_change``, ``blas_threads`` and ``verbose``). A :class:`skalm.solvers.Solver` *instance* is used
-        as given (a copy of it, with its own settings; the estimator's solver settings above
-        are then ignored). An instance is how settings that are not estimator parameters are
-        reached, e.g. ``solver=ALMBCDSolver(eps0=1e-2)``, and they can be tuned by
+        ``n_iter_no_change``, ``blas_threads`` and ``verbose``). A
+        :class:`skalm.solvers.Solver` *instance* is used as given (a copy of it, with its own
+        settings; the estimator's solver settings above are then ignored). An instance is
+        how settings that are not estimator parameters are reached, e.g.
+        ``solver=ALMBCDSolver(eps0=1e-2)``, and they can be tuned by
         :class:`~sklearn.model_selection.GridSearchCV` as ``solver__eps0``.
 
     alpha : float, default=1.0
