@@ -19,7 +19,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state, metadata_routing
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .activations import ACTIVATIONS, get_activation
@@ -535,7 +539,18 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     def _make_solver(self):
         if isinstance(self.solver, Solver):
-            return copy.deepcopy(self.solver)
+            solver = copy.deepcopy(self.solver)
+            # The settings it shares with the estimator (e.g. eta2, max_inner_iter) obey the
+            # estimator's constraints: an instance is not validated anywhere else.
+            shared = {
+                name: getattr(solver, name) for name in type(solver).estimator_params
+                if name in self._parameter_constraints and hasattr(solver, name)
+            }
+            validate_parameter_constraints(
+                {name: self._parameter_constraints[name] for name in shared}, shared,
+                caller_name=f"the solver {type(solver).__name__}",
+            )
+            return solver
         cls = get_solver_class(self.solver)
         return cls(**{name: getattr(self, name) for name in cls.estimator_params})
 
