@@ -152,8 +152,8 @@ class SolverResult:
 class Solver:
     """Base class: holds settings, implements :meth:`solve`.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         Registry name (``ElmanRNNRegressor(solver=name)``).
     estimator_params : tuple of str
