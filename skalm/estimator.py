@@ -739,7 +739,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
             if rule not in INITIAL_STATES:
                 raise ValueError(
                     f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
-                    f"shape ({self.n_hidden},), got {rule!r}."
+                    f"shape {self.hidden_state_.shape}, got {rule!r}."
                 )
             if rule == "auto":
                 is_train = _fingerprint(X.astype(self.weights_.W.dtype, copy=False)) == (
