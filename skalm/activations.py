@@ -12,6 +12,8 @@ and :meth:`Activation.solve_u` returns the *global* minimizer of every one of th
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = [
@@ -170,19 +172,45 @@ _FDF_ROWS = 7  # scratch rows an fdf(x, ..., work=W) may use
 
 
 def _flat_inputs(th1, th2, th3):
-    """Broadcast, flatten to float64, and remember the shape and the output dtype."""
+    """Broadcast, flatten to float64 (no copy when already so), remember shape and dtype.
+
+    The solvers never write into these arrays."""
     arrs = np.broadcast_arrays(np.asarray(th1), np.asarray(th2), np.asarray(th3))
     dtype = np.result_type(*arrs)
     if not np.issubdtype(dtype, np.floating):
         dtype = np.dtype(np.float64)
     shape = arrs[0].shape
-    flat = [np.array(x, dtype=np.float64).ravel() for x in arrs]
+    flat = [np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in arrs]
     return flat, shape, dtype
 
 
 def _reduced(th1, th3, gamma, mu, l6):
     a = gamma + mu + 2.0 * l6
     return gamma / a, (gamma / a) * th1 + (mu / a) * th3
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX_BYTES = 64 * 2**20
+
+
+def _scratch(nfloat, nbool=0, slot="newton"):
+    """Float64 and bool work buffers of at least nfloat and nbool elements, kept per thread and
+    per ``slot`` (up to ``_SCRATCH_MAX_BYTES`` each) and reused by later calls: the u-block runs
+    every sweep with the same sizes, and freshly mapped multi-megabyte buffers cost more in
+    page faults than the arithmetic done in them. One user at a time per slot and thread."""
+    cache = getattr(_SCRATCH, slot, None)
+    if cache is None:
+        cache = [np.empty(0), np.empty(0, dtype=bool)]
+        setattr(_SCRATCH, slot, cache)
+    out = []
+    for k, (size, dtype) in enumerate(((nfloat, np.float64), (nbool, bool))):
+        buf = cache[k]
+        if buf.size < size:
+            buf = np.empty(size, dtype=dtype)
+            if buf.nbytes <= _SCRATCH_MAX_BYTES:
+                cache[k] = buf
+        out.append(buf)
+    return out
 
 
 def _take(args, ind):
@@ -224,8 +252,14 @@ def _safeguarded_newton(fdf, lo, hi, x0, args, kbound=None, warm=0, tol=0.0):
     args = list(args)
     arr = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
     nst = 6 if kbound is None else 7
-    # state rows: x, lo, hi, |last step|, |step before last|, xtol, [kbound], array args
-    S = np.empty((nst + len(arr), n))
+    # state rows: x, lo, hi, |last step|, |step before last|, xtol, [kbound], array args;
+    # then the fdf's scratch rows W and the loop's L, and 4 boolean rows B
+    ns = nst + len(arr)
+    fbuf, bbuf = _scratch((ns + _FDF_ROWS + 6) * n, 4 * n)
+    S = fbuf[: ns * n].reshape(ns, n)
+    W = fbuf[ns * n : (ns + _FDF_ROWS) * n].reshape(_FDF_ROWS, n)
+    L = fbuf[(ns + _FDF_ROWS) * n : (ns + _FDF_ROWS + 6) * n].reshape(6, n)
+    B = bbuf[: 4 * n].reshape(4, n)
     S[1], S[2] = lo, hi
     np.fmin(np.fmax(x0, lo), hi, out=S[0])  # a NaN start becomes lo
     np.subtract(hi, lo, out=S[3])
@@ -237,9 +271,6 @@ def _safeguarded_newton(fdf, lo, hi, x0, args, kbound=None, warm=0, tol=0.0):
         S[6] = kbound
     for j, i in enumerate(arr):
         S[nst + j] = args[i]
-    W = np.empty((_FDF_ROWS, n))
-    L = np.empty((6, n))
-    B = np.empty((4, n), dtype=bool)
     ids = np.arange(n)
     m = n
     frozen = None
@@ -365,7 +396,8 @@ def _piecewise_minimizers(bps, fdf, args, psi):
     (same arguments as ``fdf``) wins.
     """
     m, k = bps.shape
-    F = fdf(bps.ravel(), *_repeat(args, k))[0].reshape(m, k)
+    W = _scratch(_FDF_ROWS * m * k, slot="pieces")[0][: _FDF_ROWS * m * k]
+    F = fdf(bps.ravel(), *_repeat(args, k), work=W.reshape(_FDF_ROWS, m * k))[0].reshape(m, k)
     rows, cols = np.nonzero((F[:, :-1] < 0) & (F[:, 1:] > 0))
     cands = np.empty((m, 2 * k - 1))
     cands[:, :k] = bps
@@ -440,14 +472,16 @@ def _elu_negative_branch(c0, th2, g, alpha):
     pos = np.flatnonzero((f0 > 0) & ~nonconvex)
     if pos.size:
         lo, c1, p1 = vlo[pos], c0[pos], p[pos]
-        flo = _elu_fdf(lo, c1, p1, g, alpha)[0]
+        W = _scratch(_FDF_ROWS * lo.size, slot="elu")[0][: _FDF_ROWS * lo.size]
+        flo = _elu_fdf(lo, c1, p1, g, alpha, work=W.reshape(_FDF_ROWS, lo.size))[0]
         vm[pos] = lo
         need = np.flatnonzero(flo < 0)
         if need.size:
             lo, c1, p1 = lo[need], c1[need], p1[need]
             # Start: one Newton step from min(c0, 0) (phi'' > 0 on the convex [v_lo, 0]).
             x = np.maximum(np.minimum(c1, 0.0), lo)
-            f, df, _ = _elu_fdf(x, c1, p1, g, alpha)
+            W = _scratch(_FDF_ROWS * x.size, slot="elu")[0][: _FDF_ROWS * x.size]
+            f, df, _ = _elu_fdf(x, c1, p1, g, alpha, work=W.reshape(_FDF_ROWS, x.size))
             x0 = x - f / df
             # Error bound of the root finder: with y = alpha e^v in [alpha e^v_lo, alpha],
             # phi''/a = 2 g y^2 - g p y + 1 >= its minimum m1 there (vertex y = p / 4) and
@@ -591,10 +625,15 @@ def _h_min_lower_bound(at):
 
 def _tanh_solve(c0, th2, g):
     """Global minimizer of psi(v) = (v - c0)^2 + g (th2 - tanh v)^2 for every entry."""
-    at2 = np.abs(th2)
+    n = c0.size
+    fbuf = _scratch(7 * n, slot="tanh")[0]
+    at2, lo, hi, kappa, x0, kb, t = (fbuf[k * n : (k + 1) * n] for k in range(7))
+    np.abs(th2, out=at2)
     # Every stationary point satisfies |v - c0| = g |th2 - w| (1 - w^2) <= g (|th2| + 1).
-    delta = g * (at2 + 1.0)
-    lo, hi = c0 - delta, c0 + delta
+    delta = np.multiply(at2, g, out=t)
+    delta += g
+    np.subtract(c0, delta, out=lo)
+    np.add(c0, delta, out=hi)
     # Convexity certificate: phi''/a = 1 + g h >= kappa := 1 + g * (lower bound of h on the
     # bracket) > 0, with the largest of the lower bounds
     # (a) h >= -1/3 - (4 / (3 sqrt 3)) |th2| on (-1, 1)  [(1-w^2)(1-3w^2) >= -1/3,
@@ -603,24 +642,24 @@ def _tanh_solve(c0, th2, g):
     # (c) h >= -s_max (2 + 2 |th2|) on the bracket, s_max the largest sech^2 there,
     # (d) for entries that (a)-(c) leave open: the minimum of q = (1 + g h) / g over the
     #     bracket, which is attained at the ends or at critical points of q (closed form).
-    kappa = 1.0 - g * (1.0 / 3.0 + (4.0 / (3.0 * np.sqrt(3.0))) * at2)
+    np.multiply(at2, -g * 4.0 / (3.0 * np.sqrt(3.0)), out=kappa)
+    kappa += 1.0 - g / 3.0
     flagged = kappa <= 1e-9
-    if flagged.any():
-        fi = np.flatnonzero(flagged)
-        a1, l1, h1 = at2[fi], lo[fi], hi[fi]
+    nc = np.flatnonzero(flagged) if flagged.any() else None
+    if nc is not None:
+        a1, l1, h1 = at2[nc], lo[nc], hi[nc]
         hmin = _h_min_lower_bound(a1)
         dmin = np.where((l1 <= 0) & (h1 >= 0), 0.0, np.minimum(np.abs(l1), np.abs(h1)))
         wd = np.tanh(dmin)
         hmin = np.maximum(hmin, -(1.0 - wd) * (1.0 + wd) * (2.0 + 2.0 * a1))
         k1 = 1.0 + g * hmin
-        kappa[fi] = k1
-        flagged[fi] = k1 <= 1e-9
-    if flagged.any():
+        kappa[nc] = k1
+        nc = nc[k1 <= 1e-9]
+    if nc is not None and nc.size:
         # (d). Inflection points are the roots of q on [tanh lo, tanh hi]; q is monotone
         # between its critical points (the roots of the cubic q', in closed form, polished),
         # so those roots are bracketed sign changes between consecutive critical points.
-        fi = np.flatnonzero(flagged)
-        t1, l1, h1 = th2[fi], lo[fi], hi[fi]
+        t1, l1, h1 = th2[nc], lo[nc], hi[nc]
         wl, wh = np.tanh(l1), np.tanh(h1)
         crit = np.clip(_dq_roots(t1), wl[:, None], wh[:, None])
         bC = np.sort(np.column_stack([wl, crit, wh]), axis=1)
@@ -629,22 +668,40 @@ def _tanh_solve(c0, th2, g):
         qmin = Q.min(axis=1)
         # convex after all (half the computed minimum: margin for the rounding of q)
         ok = qmin > 1e-6
-        kappa[fi[ok]] = 0.5 * g * qmin[ok]
-        flagged[fi[ok]] = False
-        nc, bC, Q = fi[~ok], bC[~ok], Q[~ok]
+        kappa[nc] = np.where(ok, 0.5 * g * qmin, -1.0)
+        nc, bC, Q = nc[~ok], bC[~ok], Q[~ok]
 
-    v = np.empty_like(c0)
-    cv = np.flatnonzero(~flagged) if flagged.any() else slice(None)
-    c1, t1, k1 = c0[cv], th2[cv], kappa[cv]
     # phi convex on the bracket, phi'(lo) <= 0 <= phi'(hi): one root of phi', starting from
     # one Newton step from c0 (phi'' > 0 there). Error bound of the root finder: phi''/a >=
     # kappa and |phi'''/a| = |g s ((4 - 12 s) w + th2 (2 s - 4 w^2))| <= g (8 + 4 |th2|).
-    w = np.tanh(c1)
-    gs = g * ((1.0 - w) * (1.0 + w))
-    x0 = c1 + gs * (t1 - w) / (1.0 + gs * (3.0 * (1.0 - w * w) - 2.0 + 2.0 * t1 * w))
-    kb = (0.5 * g) * (8.0 + 4.0 * np.abs(t1)) / (k1 * k1 * k1)
-    v[cv] = _safeguarded_newton(_tanh_fdf, lo[cv], hi[cv], x0, [c1, t1, g], kb, warm=2)
-    if not flagged.any():
+    # The entries left in nc (nonconvex) go through the same cheap iteration (it still
+    # returns a stationary point, without the early stop: kbound = inf) and are redone below:
+    # cheaper than extracting the convex ones.
+    w = np.tanh(c0, out=x0)
+    s = np.subtract(1.0, w, out=kb)
+    s *= np.add(1.0, w, out=t)  # s = 1 - w^2
+    np.multiply(th2, w, out=t)
+    t -= 1.0
+    t += t
+    t += s
+    t += s
+    t += s  # 3 s - 2 + 2 th2 w
+    s *= g  # g s
+    t *= s
+    t += 1.0  # phi''(c0) / a
+    np.subtract(th2, w, out=x0)
+    x0 *= s
+    x0 /= t
+    x0 += c0  # c0 - phi'(c0) / phi''(c0)
+    np.multiply(at2, 4.0 * 0.5 * g, out=kb)
+    kb += 8.0 * 0.5 * g
+    kb /= kappa
+    kb /= kappa
+    kb /= kappa
+    if nc is not None and nc.size:
+        kb[nc] = np.inf
+    v = _safeguarded_newton(_tanh_fdf, lo, hi, x0, [c0, th2, g], kb, warm=2)
+    if nc is None or not nc.size:
         return v
     # Nonconvex on the bracket: split it at the inflection points (roots of q, to 1e-13 in w).
     #

@@ -377,3 +377,26 @@ def test_registry_and_params():
         ELU(alpha=0.0)
     with pytest.raises(ValueError):
         LeakyReLU(slope=1.0)
+
+
+@pytest.mark.parametrize("act", [ELU(1.0), ELU(6.0), Tanh()], ids=repr)
+def test_repeated_and_threaded_calls_agree(act):
+    # the iterative solvers reuse per-thread work buffers between calls: results must not
+    # depend on what ran before, on sizes changing, or on other threads running concurrently
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    probs = []
+    for n in (5000, 37, 20000, 1, 5000):
+        th = [4 * rng.standard_normal(n) for _ in range(3)]
+        th[1] += rng.choice([0.0, 3.0], n)  # some nonconvex entries
+        probs.append((th, 1.0 + rng.uniform(), 10 ** rng.uniform(-6, 0), 0.01))
+    ref = [act.solve_u(*th, g, mu, l6) for th, g, mu, l6 in probs]
+    again = [act.solve_u(*th, g, mu, l6) for th, g, mu, l6 in reversed(probs)][::-1]
+    for a, b in zip(ref, again):
+        np.testing.assert_array_equal(a, b)
+    with ThreadPoolExecutor(4) as ex:
+        futs = [ex.submit(act.solve_u, *th, g, mu, l6) for _ in range(3) for th, g, mu, l6 in probs]
+        got = [f.result() for f in futs]
+    for i, r in enumerate(got):
+        np.testing.assert_array_equal(r, ref[i % len(probs)])
