@@ -45,9 +45,10 @@ def test_grid_search_on_local_cluster_matches_sequential():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 search = make_search(n_jobs=-1).fit(X, y)
         # every fit of the search ran as a task on the cluster's workers (joblib batches
-        # them into tasks named batch_of__fit_and_score_<n>_calls)
+        # them into tasks named batch_of__fit_and_score_<n>_calls, or mixed_batch_of_... when
+        # a batch spans several of its dispatches)
         n_fits = len(PARAM_GRID["alpha"]) * len(PARAM_GRID["gamma0"]) * N_SPLITS
-        calls = [re.fullmatch(r"batch_of__fit_and_score_(\d+)_calls-\w+", str(task["key"]))
+        calls = [re.fullmatch(r"(?:mixed_)?batch_of__fit_and_score_(\d+)_calls-\w+", str(task["key"]))
                  for task in stream.data]
         assert all(calls), [task["key"] for task in stream.data]
         assert sum(int(match.group(1)) for match in calls) == n_fits
