@@ -105,6 +105,4 @@ def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation):
     H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation, XV)
     U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV)
     new = ALMPoint(weights, H, U)
-    C1 = U - P
-    C2 = H - activation.sigma(U)
-    return new, (C1, C2)
+    return new, constraints(problem, new, activation, P)
