@@ -255,6 +255,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     n_iter_no_change : int or None, default=10
         Practical stopping rule: stop when for this many consecutive outer iterations
         neither the training objective :math:`R` (of the true forward pass) nor FeasVio
+        (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
         rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run.

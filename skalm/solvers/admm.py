@@ -93,7 +93,8 @@ class ADMMiRNN(Solver):
         Relative improvement that counts for ``n_iter_no_change``.
     n_iter_no_change : int or None, default=10
         Stop when, for this many iterations, neither R of the true forward pass nor FeasVio
-        improved by a relative ``tol`` (with validation data: the validation loss did not).
+        (while above ``tol`` times the norm of the auxiliary h) improved by a relative ``tol``
+        (with validation data: the validation loss did not).
     blas_threads : int or None, default=1
     verbose : int, default=0
     """
@@ -152,7 +153,7 @@ class ADMMiRNN(Solver):
                         monitor.diverge("non-finite auxiliary variables")
                         break
                     if monitor.record(weights, feasibility=feas, kappa=kappa, gamma=rho,
-                                      n_inner=1):
+                                      n_inner=1, feasibility_scale=float(np.linalg.norm(H))):
                         break
                     Xi += rho * C1
                     Zeta += rho * C2
