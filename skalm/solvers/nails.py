@@ -29,9 +29,10 @@ integer constraints). R's regularization is a smooth squared L2 norm, so it simp
 of the least-squares problem and no inner ADMM is needed.
 
 **Size limit and linear solver.** With P = r^2 + r n + r + m r + m parameters (+ m n with a
-skip connection) the Jacobian has T (m + r) rows (the l6 rows are those of u) and P columns: at the paper's T = 500
-synthetic size (r = 100, n = 80, m = 30, T = 450) that is 58,500 x 21,130, about 10 GB, and
-J^T J alone is 3.6 GB. So two linear solvers are built in (``linear_solver``):
+skip connection) the Jacobian has T (m + r) rows (the l6 rows are those of u) and P columns:
+at the paper's T = 500 synthetic size (r = 100, n = 80, m = 30, T = 450) that is
+58,500 x 21,130, about 10 GB, and J^T J alone is 3.6 GB. So two linear solvers are built
+in (``linear_solver``):
 
 * ``"dense"``: forward sensitivities for all P directions at once, J^T J formed and factored
   (Cholesky). Exact, fast for small models (the T = 10 set: P = 55; the S&P set with r = 20:
