@@ -547,3 +547,32 @@ def test_warm_start_switching_the_skip_connection():
     assert est.skip_weights_ is None and len(est.weights_) == 5
     for a, b in zip(est.weights_, with_D):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["alm-bcd", "lbfgs"])
+def test_history_and_validation_loss_include_D(solver):
+    """The recorded objective and validation loss are those of the model with D: the
+    returned weights are one of the recorded iterates, so their R (checked against a
+    hand-written sum above) and their validation loss, computed here by hand from the hidden
+    state at the end of the training rows, appear in the history (at the same iteration)."""
+    X, Y, _, _ = _linear_data(Tn=100)
+    Y = Y + 0.1 * np.sin(np.cumsum(X[:, :1], axis=0))  # something for the recurrence
+    est = ElmanRNNRegressor(n_hidden=3, skip_connection=True, solver=solver, max_iter=8,
+                            max_inner_iter=10, n_iter_no_change=None, early_stopping=True,
+                            validation_fraction=0.2, random_state=0).fit(X, Y)
+    w, act = est.weights_, est.activation_
+    assert w.D is not None and np.max(np.abs(w.D)) > 0.1
+    split = 80
+    _, H_train = _hand_forward(w, X[:split], act, {0})
+    h = H_train[-1]
+    val = []
+    for t in range(split, 100):
+        h = act.sigma(w.W @ h + w.V @ X[t] + w.b)
+        val.append(np.sum((Y[t] - w.A @ h - w.D @ X[t] - w.c) ** 2))
+    R = objective(w, X[:split], Y[:split], act, est.lambdas_)
+    hist = est.history_
+    match = [k for k in range(est.n_iter_)
+             if abs(hist["val_loss"][k] - np.mean(val)) <= 1e-9 * np.mean(val)
+             and abs(hist["objective"][k] - R) <= 1e-9 * R]
+    assert match, (np.mean(val), R, hist["val_loss"], hist["objective"])
