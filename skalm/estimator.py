@@ -146,8 +146,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         + \lambda_1\|A\|_F^2 + \lambda_2\|W\|_F^2 + \lambda_3\|V\|_F^2
         + \lambda_4\|b\|^2 + \lambda_5\|c\|^2 + \lambda_6\|u\|^2
 
-    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)``. Read more in the
-    :ref:`user guide <method>`.
+    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)`` (with
+    ``skip_connection=True`` the residual is :math:`y_t - A h_t - D x_t - c` and
+    :math:`\lambda_1\|D\|_F^2` is added). Read more in the :ref:`user guide <method>`.
 
     Parameters
     ----------
