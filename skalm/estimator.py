@@ -541,7 +541,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         if isinstance(self.solver, Solver):
             solver = copy.deepcopy(self.solver)
             # The settings it shares with the estimator (e.g. eta2, max_inner_iter) obey the
-            # estimator's constraints: an instance is not validated anywhere else.
+            # estimator's constraints too (a user's Solver subclass may declare none).
             shared = {
                 name: getattr(solver, name) for name in type(solver).estimator_params
                 if name in self._parameter_constraints and hasattr(solver, name)
@@ -550,9 +550,11 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 {name: self._parameter_constraints[name] for name in shared}, shared,
                 caller_name=f"the solver {type(solver).__name__}",
             )
-            return solver
-        cls = get_solver_class(self.solver)
-        return cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        else:
+            cls = get_solver_class(self.solver)
+            solver = cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        solver._validate_params()  # every setting, against the solver's own constraints
+        return solver
 
     def _make_lambdas(self, n_features, n_outputs):
         lambdas = Lambdas.from_alpha(

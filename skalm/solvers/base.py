@@ -11,9 +11,11 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from threadpoolctl import threadpool_limits
 
 from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
@@ -167,6 +169,18 @@ class Solver:
     name = ""
     estimator_params = ("max_iter", "tol", "verbose")
 
+    #: Constraints on the constructor settings (scikit-learn's ``_param_validation`` format),
+    #: checked by :meth:`_validate_params`. These are the settings most solvers share;
+    #: a subclass adds its own with ``{**Solver._parameter_constraints, ...}``. A setting
+    #: without an entry is not checked.
+    _parameter_constraints: dict = {
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
     @classmethod
     def _param_names(cls):
         sig = inspect.signature(cls.__init__)
@@ -190,6 +204,21 @@ class Solver:
                 )
             setattr(self, key, value)
         return self
+
+    def _validate_params(self):
+        """Check every setting against :attr:`_parameter_constraints`.
+
+        Raises
+        ------
+        ValueError or TypeError
+            scikit-learn's ``InvalidParameterError`` (a subclass of both), naming the setting
+            and the solver. :class:`~skalm.ElmanRNNRegressor` calls this before every fit;
+            call it yourself before :meth:`solve` when using a solver on its own.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

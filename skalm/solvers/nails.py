@@ -45,8 +45,11 @@ Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import register_solver
 from .alm_bcd.blocks import spd_solve
@@ -188,6 +191,13 @@ class _GaussNewtonSolver(Solver):
     """Shared settings, size check and driver of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "linear_solver": [StrOptions({"auto", "dense", "cg"})],
+        "max_dense_mb": [Interval(Real, 0, None, closed="neither")],
+        "cg_tol": [Interval(Real, 0, None, closed="left")],
+        "cg_max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def _use_dense(self, problem, weights):
         r, n = weights.V.shape
@@ -270,6 +280,10 @@ class NAILS(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nails"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "max_line_search": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
@@ -340,6 +354,11 @@ class NAILM(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nailm"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "damping": [Interval(Real, 0, None, closed="neither")],
+        "max_trials": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
