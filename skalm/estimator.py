@@ -37,6 +37,7 @@ from .model import (
     predict_outputs,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
+from .solvers.safety import check_forward_pass
 
 __all__ = ["ElmanRNNRegressor"]
 
@@ -351,6 +352,16 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         :math:`h_T`, the hidden state after the last row passed to :meth:`fit` (the end of
         the last sequence), computed by a forward pass of the learned weights.
 
+    forward_check_ : dict
+        What the forward-pass check after the solver found and did
+        (:func:`skalm.solvers.safety.check_forward_pass`, :ref:`safety`): ``"own_loss"``
+        (the solver's own training loss, e.g. ALM-BCD's with its auxiliary hidden states),
+        ``"forward_loss"`` (that of the true forward pass of the solver's weights),
+        ``"zero_loss"`` (that of predicting 0), ``"threshold"``, ``"blowup"`` (True when the
+        solver's weights were replaced), ``"kept"`` (``"solver"``, ``"shrink"``,
+        ``"polish"`` or ``"initial"``), ``"candidates"`` (name -> objective :math:`R`) and
+        ``"message"``. ``history_`` and ``n_iter_`` describe the solver's run only.
+
     n_outputs_ : int
         Number of targets :math:`m`.
 
@@ -397,7 +408,12 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     ``est.set_score_request(sequence_id=True)`` to route the test fold's labels.
 
     Predictions always come from a true forward pass of the learned weights, never from
-    the solver's auxiliary variables.
+    the solver's auxiliary variables. After every solver, that forward pass over the training
+    rows is compared with the solver's own training loss: weights whose forward pass blows
+    up (non-finite, or more than 10 times worse than the solver's loss and than predicting 0)
+    are replaced by the best of a spectral-norm safeguard on :math:`W`, a short L-BFGS
+    polish on :math:`R` and the initial weights, with a ConvergenceWarning; see
+    :ref:`safety` and ``forward_check_``.
 
     References
     ----------
@@ -707,6 +723,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
+        result, forward_check = check_forward_pass(
+            result, problem, activation, weights0, stacklevel=4
+        )
 
         weights = result.weights.astype(X.dtype)
         _, H = forward(weights, X, activation, layout)
@@ -727,6 +746,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.lambdas_ = lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
         self.n_iter_ = int(result.n_iter)
+        self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
         self.n_outputs_ = n_outputs
         # What the "auto" initial-state rule needs to recognise the training rows.

@@ -169,4 +169,6 @@ class ADMMiRNN(Solver):
                     if self.rho_growth > 1 and feas > 0.99 * feas_prev:
                         rho = min(rho * float(self.rho_growth), float(self.max_rho) / T)
                     feas_prev = feas
-            return monitor.result(extras={"rho": rho, "feasibility": feas_prev}, stacklevel=3)
+            return monitor.result(extras={"rho": rho, "feasibility": feas_prev,
+                                          "own_loss": problem.training_loss(weights, H)},
+                                  stacklevel=3)

@@ -86,6 +86,13 @@ class Problem:
         loss = mse_loss(weights, H, self.Y)
         return loss, loss + penalty(weights, U, self.lambdas), H[-1].copy(), U, H
 
+    def training_loss(self, weights, H):
+        """(1/T) sum_t ||y_t - yhat_t||^2 over the training rows with the hidden states ``H``
+        given (a solver's auxiliary ones; :meth:`evaluate` uses the forward pass's). An
+        overflow gives inf or NaN, without a RuntimeWarning."""
+        with np.errstate(all="ignore"):
+            return mse_loss(weights, H, self.Y)
+
     def validation_loss(self, weights, activation, h_last):
         """Loss on the validation rows, run on from the end of the training rows."""
         _, Hv = forward(weights, self.X_val, activation, None, h0=h_last)
@@ -117,6 +124,11 @@ class History:
     def last(self, key):
         return self._data[key][-1]
 
+    def final(self, key):
+        """The last recorded value of ``key``, NaN when nothing was recorded."""
+        values = self._data[key]
+        return values[-1] if values else float("nan")
+
     def as_dict(self):
         return {k: list(v) for k, v in self._data.items()}
 
@@ -140,6 +152,14 @@ class SolverResult:
     diverged : bool
         True when the run was stopped because an iterate became non-finite or absurdly
         large; ``weights`` are then the last finite ones.
+    extras : dict
+        Solver-specific values. Every registered solver sets ``extras["own_loss"]``: the
+        training loss by the solver's own reckoning at its final state. For the solvers that
+        iterate on the weights alone (``gd`` ... ``lbfgs``, ``nails``, ``nailm``) it is the
+        forward-pass loss of the last recorded iterate; for the constrained ones
+        (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
+        :math:`h`, which a forward pass of the weights need not reproduce.
+        :func:`skalm.solvers.safety.check_forward_pass` compares it with the forward pass.
     """
 
     weights: RNNWeights
