@@ -10,6 +10,7 @@ up are never returned silently.
 * A real case: ALM-BCD from N(0, 0.3^2) weights on the S&P 500 data ends with an own loss
   below 1 and a forward pass worse than its (already exploding) start. Its constraint
   violation is not small there: no case with a small FeasVio and a sound start was found.
+* NAILM on data scaled by 1e100 used to stop as "stationary" without a warning.
 
 The oracles are the forward pass and objective of :mod:`skalm.model`, the contraction bound
 ||h_t|| <= (L max_t ||V x_t + b|| + ||sigma(0)||) / (1 - L ||W||_2) and numpy's spectral
@@ -250,3 +251,16 @@ def test_alm_bcd_on_sp500_with_a_large_init_scale_blows_up_and_is_stabilized():
     assert R_kept < np.mean(y**2)  # better than predicting 0
     assert np.all(np.isfinite(est.predict(data.data[data.n_train:])))
 
+
+def test_nailm_on_data_scaled_by_1e100_warns_instead_of_claiming_stationarity(series):
+    """Every trial step's objective overflows: NAILM used to stop "stationary to working
+    precision" with converged=True and no warning."""
+    X, y = series
+    est = ElmanRNNRegressor(n_hidden=3, solver="nailm", max_iter=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X * 1e100, y * 1e100)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert any("diverged" in m and "non-finite objective" in m for m in messages), messages
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert est.weights_.all_finite()

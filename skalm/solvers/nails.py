@@ -383,7 +383,7 @@ class NAILM(_GaussNewtonSolver):
             system = GaussNewtonSystem(weights, problem, activation, fp, dense)
             g = flatten(fp.grad)
             x = flatten(weights)
-            new = None
+            new, overflowed = None, 0
             for trials in range(1, int(self.max_trials) + 1):
                 d = system.solve(lam, self.cg_tol, self.cg_max_iter)
                 # R - ||e + J d||^2 (exact even for a truncated CG step)
@@ -391,6 +391,7 @@ class NAILM(_GaussNewtonSolver):
                 cand = unflatten(x + d, weights)
                 cfp = evaluate_with_gradient(cand, problem, activation)
                 rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
+                overflowed += not np.isfinite(cfp.objective)
                 if np.isfinite(cfp.objective) and rho > 1e-4:
                     new = cand, cfp, lam
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
@@ -398,6 +399,13 @@ class NAILM(_GaussNewtonSolver):
                     break
                 lam *= nu
                 nu *= 2.0
+            if new is None and overflowed == trials:
+                # Not stationarity: no trial could even be evaluated (data near overflow).
+                monitor.diverge(
+                    f"every one of {trials} trial steps had a non-finite objective R; "
+                    "scale X and y"
+                )
+                return
             if new is None:
                 monitor.stop(
                     f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "
