@@ -238,6 +238,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         Cap on the outer (ALM) iterations :math:`k`. A :class:`~sklearn.exceptions.
         ConvergenceWarning` is raised when it ends the fit before a stopping rule is met.
 
+        **The same cap for every solver named by a string.** A solver given by name takes
+        this value, and ``tol`` and ``n_iter_no_change``, from the estimator, not its own
+        class default: ``solver="lbfgs"`` runs at most 100 L-BFGS iterations with
+        ``tol=1e-3``, although ``LBFGS()`` alone defaults to 500 and 1e-4 (likewise 500 epochs
+        for ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and ``"adam"``, 200 for ``"sgd"`` and
+        ``"admmirnn"``; ``n_iter_no_change=5`` for ``"nails"`` and ``"nailm"``). What one
+        iteration is differs between solvers (:ref:`solvers`). A solver *instance* keeps its
+        own settings: ``solver=LBFGS()`` runs up to 500.
+
     max_inner_iter : int, default=100
         Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code).
 
@@ -251,14 +260,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     tol : float, default=1e-3
         Relative improvement that counts for the practical stopping rule (see
-        ``n_iter_no_change``).
+        ``n_iter_no_change``). Passed to any solver given by name (see ``max_iter``).
 
     n_iter_no_change : int or None, default=10
         Practical stopping rule: stop when for this many consecutive outer iterations
         neither the training objective :math:`R` (of the true forward pass) nor FeasVio
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
-        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run.
+        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. Passed to any
+        solver given by name (see ``max_iter``).
 
     early_stopping : bool, default=False
         Hold out the *last* ``validation_fraction`` of the training rows, in time order, as

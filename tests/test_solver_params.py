@@ -134,3 +134,13 @@ def test_the_defaults_are_valid(name):
 def test_values_at_closed_ends_are_accepted(solver):
     solver._validate_params()
 
+
+def test_a_solver_named_by_string_takes_the_estimators_caps_an_instance_its_own():
+    """The rule documented under ``max_iter``: by name, max_iter, tol and n_iter_no_change
+    come from the estimator (defaults 100, 1e-3, 10), not from the solver class (LBFGS: 500,
+    1e-4, 10; NAILS: 100, 1e-4, 5)."""
+    for name in ("lbfgs", "nails", "adam", "admmirnn"):
+        solver = ElmanRNNRegressor(solver=name)._make_solver()
+        assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (100, 1e-3, 10)
+    assert ElmanRNNRegressor(solver=LBFGS())._make_solver().max_iter == 500
+    assert ElmanRNNRegressor(solver=NAILS())._make_solver().n_iter_no_change == 5
