@@ -37,6 +37,7 @@ from .model import (
     predict_outputs,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
+from .solvers.safety import check_forward_pass
 
 __all__ = ["ElmanRNNRegressor"]
 
@@ -246,6 +247,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         Cap on the outer (ALM) iterations :math:`k`. A :class:`~sklearn.exceptions.
         ConvergenceWarning` is raised when it ends the fit before a stopping rule is met.
 
+        **The same cap for every solver named by a string.** A solver given by name takes
+        this value, and ``tol`` and ``n_iter_no_change``, from the estimator, not its own
+        class default: ``solver="lbfgs"`` runs at most 100 L-BFGS iterations with
+        ``tol=1e-3``, although ``LBFGS()`` alone defaults to 500 and 1e-4 (likewise 500 epochs
+        for ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and ``"adam"``, 200 for ``"sgd"`` and
+        ``"admmirnn"``; ``n_iter_no_change=5`` for ``"nails"`` and ``"nailm"``). What one
+        iteration is differs between solvers (:ref:`solvers`). A solver *instance* keeps its
+        own settings: ``solver=LBFGS()`` runs up to 500.
+
     max_inner_iter : int, default=100
         Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code).
 
@@ -259,7 +269,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     tol : float, default=1e-3
         Relative improvement that counts for the practical stopping rule (see
-        ``n_iter_no_change``).
+        ``n_iter_no_change``). Passed to any solver given by name (see ``max_iter``).
 
     n_iter_no_change : int or None, default=10
         Practical stopping rule: stop when for this many consecutive outer iterations
@@ -267,7 +277,8 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
-        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run.
+        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. Passed to any
+        solver given by name (see ``max_iter``).
 
     early_stopping : bool, default=False
         Hold out the *last* ``validation_fraction`` of the training rows, in time order, as
@@ -370,6 +381,16 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         :math:`h_T`, the hidden state after the last row passed to :meth:`fit` (the end of
         the last sequence), computed by a forward pass of the learned weights.
 
+    forward_check_ : dict
+        What the forward-pass check after the solver found and did
+        (:func:`skalm.solvers.safety.check_forward_pass`, :ref:`safety`): ``"own_loss"``
+        (the solver's own training loss, e.g. ALM-BCD's with its auxiliary hidden states),
+        ``"forward_loss"`` (that of the true forward pass of the solver's weights),
+        ``"zero_loss"`` (that of predicting 0), ``"threshold"``, ``"blowup"`` (True when the
+        solver's weights were replaced), ``"kept"`` (``"solver"``, ``"shrink"``,
+        ``"polish"`` or ``"initial"``), ``"candidates"`` (name -> objective :math:`R`) and
+        ``"message"``. ``history_`` and ``n_iter_`` describe the solver's run only.
+
     n_outputs_ : int
         Number of targets :math:`m`.
 
@@ -416,7 +437,12 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     ``est.set_score_request(sequence_id=True)`` to route the test fold's labels.
 
     Predictions always come from a true forward pass of the learned weights, never from
-    the solver's auxiliary variables.
+    the solver's auxiliary variables. After every solver, that forward pass over the training
+    rows is compared with the solver's own training loss: weights whose forward pass blows
+    up (non-finite, or more than 10 times worse than the solver's loss and than predicting 0)
+    are replaced by the best of a spectral-norm safeguard on :math:`W`, a short L-BFGS
+    polish on :math:`R` and the initial weights, with a ConvergenceWarning; see
+    :ref:`safety` and ``forward_check_``.
 
     References
     ----------
@@ -563,7 +589,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         if isinstance(self.solver, Solver):
             solver = copy.deepcopy(self.solver)
             # The settings it shares with the estimator (e.g. eta2, max_inner_iter) obey the
-            # estimator's constraints: an instance is not validated anywhere else.
+            # estimator's constraints too (a user's Solver subclass may declare none).
             shared = {
                 name: getattr(solver, name) for name in type(solver).estimator_params
                 if name in self._parameter_constraints and hasattr(solver, name)
@@ -572,9 +598,11 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 {name: self._parameter_constraints[name] for name in shared}, shared,
                 caller_name=f"the solver {type(solver).__name__}",
             )
-            return solver
-        cls = get_solver_class(self.solver)
-        return cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        else:
+            cls = get_solver_class(self.solver)
+            solver = cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        solver._validate_params()  # every setting, against the solver's own constraints
+        return solver
 
     def _make_lambdas(self, n_features, n_outputs):
         lambdas = Lambdas.from_alpha(
@@ -732,6 +760,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
+        result, forward_check = check_forward_pass(
+            result, problem, activation, weights0, stacklevel=4
+        )
 
         weights = result.weights.astype(X.dtype)
         _, H = forward(weights, X, activation, layout)
@@ -753,6 +784,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.lambdas_ = lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
         self.n_iter_ = int(result.n_iter)
+        self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
         self.n_outputs_ = n_outputs
         # What the "auto" initial-state rule needs to recognise the training rows.

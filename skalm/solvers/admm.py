@@ -60,7 +60,10 @@ same quantity as ALM-BCD's kappa; here only an indicator, because u is not the l
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from ..model import forward
 from . import register_solver
@@ -105,6 +108,13 @@ class ADMMiRNN(Solver):
 
     name = "admmirnn"
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "rho": [Interval(Real, 0, None, closed="neither")],
+        "rho_growth": [Interval(Real, 1, None, closed="left")],
+        "max_rho": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, rho=10.0, rho_growth=1.0, max_rho=1e8, mu=1e-5, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -165,4 +175,6 @@ class ADMMiRNN(Solver):
                     if self.rho_growth > 1 and feas > 0.99 * feas_prev:
                         rho = min(rho * float(self.rho_growth), float(self.max_rho) / T)
                     feas_prev = feas
-            return monitor.result(extras={"rho": rho, "feasibility": feas_prev}, stacklevel=3)
+            return monitor.result(extras={"rho": rho, "feasibility": feas_prev,
+                                          "own_loss": problem.training_loss(weights, H)},
+                                  stacklevel=3)

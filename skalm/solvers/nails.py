@@ -49,8 +49,11 @@ Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import register_solver
 from .alm_bcd.blocks import spd_solve
@@ -193,6 +196,13 @@ class _GaussNewtonSolver(Solver):
     """Shared settings, size check and driver of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "linear_solver": [StrOptions({"auto", "dense", "cg"})],
+        "max_dense_mb": [Interval(Real, 0, None, closed="neither")],
+        "cg_tol": [Interval(Real, 0, None, closed="left")],
+        "cg_max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def _use_dense(self, problem, weights):
         r, n = weights.V.shape
@@ -228,7 +238,8 @@ class _GaussNewtonSolver(Solver):
             )
             with np.errstate(all="ignore"):
                 self._run(problem, activation, like, dense, monitor)
-            return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
+            return monitor.result(extras={"linear_solver": "dense" if dense else "cg",
+                                          "own_loss": monitor.history.final("train_loss")},
                                   stacklevel=3)
 
     def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
@@ -275,6 +286,10 @@ class NAILS(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nails"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "max_line_search": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
@@ -345,6 +360,11 @@ class NAILM(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nailm"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "damping": [Interval(Real, 0, None, closed="neither")],
+        "max_trials": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
@@ -368,7 +388,7 @@ class NAILM(_GaussNewtonSolver):
             system = GaussNewtonSystem(weights, problem, activation, fp, dense)
             g = flatten(fp.grad)
             x = flatten(weights)
-            new = None
+            new, overflowed = None, 0
             for trials in range(1, int(self.max_trials) + 1):
                 d = system.solve(lam, self.cg_tol, self.cg_max_iter)
                 # R - ||e + J d||^2 (exact even for a truncated CG step)
@@ -376,6 +396,7 @@ class NAILM(_GaussNewtonSolver):
                 cand = unflatten(x + d, weights)
                 cfp = evaluate_with_gradient(cand, problem, activation)
                 rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
+                overflowed += not np.isfinite(cfp.objective)
                 if np.isfinite(cfp.objective) and rho > 1e-4:
                     new = cand, cfp, lam
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
@@ -383,6 +404,13 @@ class NAILM(_GaussNewtonSolver):
                     break
                 lam *= nu
                 nu *= 2.0
+            if new is None and overflowed == trials:
+                # Not stationarity: no trial could even be evaluated (data near overflow).
+                monitor.diverge(
+                    f"every one of {trials} trial steps had a non-finite objective R; "
+                    "scale X and y"
+                )
+                return
             if new is None:
                 monitor.stop(
                     f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "

@@ -294,4 +294,6 @@ class ALMBCDSolver(Solver):
             if state.eps <= self.eps_star:
                 monitor.stop(f"eps_k <= eps_star after {state.k} outer iterations.")
                 break
-        return monitor.result(extras={"gamma": state.gamma, "feasibility": state.feas})
+        own_loss = problem.training_loss(state.s.weights, state.s.H)  # auxiliary h
+        return monitor.result(extras={"gamma": state.gamma, "feasibility": state.feas,
+                                      "own_loss": own_loss})
