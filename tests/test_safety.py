@@ -85,16 +85,20 @@ def fit_recording(est, X, y):
     return [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
 
 
+@pytest.mark.parametrize("skip", [False, True], ids=["no-skip", "skip"])
 @pytest.mark.parametrize("gain, finite", [(3.0, True), (1e3, False)],
                          ids=["large-forward-loss", "overflowing-forward-pass"])
-def test_exploding_weights_from_a_solver_are_replaced_with_a_warning(series, gain, finite):
+def test_exploding_weights_from_a_solver_are_replaced_with_a_warning(series, gain, finite,
+                                                                      skip):
     X, y = series
     solver = ExplodingSolver(gain=gain)
-    est = ElmanRNNRegressor(n_hidden=4, solver=solver, random_state=0)
+    est = ElmanRNNRegressor(n_hidden=4, solver=solver, random_state=0, skip_connection=skip)
     messages = fit_recording(est, X, y)
     assert any("forward pass of the solver's weights" in m for m in messages), messages
 
     w0 = initial_weights(est, X, y)
+    if skip:
+        w0 = w0._replace(D=np.zeros((1, X.shape[1])))
     exploding = solver.weights(w0)
     R_exploding = R(est, exploding, X, y)
     assert np.isfinite(R_exploding) == finite
@@ -141,18 +145,23 @@ def test_spectral_safeguard_bounds_the_state_over_any_length(activation, params)
     assert np.max(np.linalg.norm(H, axis=1)) <= drive / (1 - slope * norm)
 
 
-def test_spectral_safeguard_refits_the_output_layer_exactly():
-    """(A, c) of the safeguarded weights minimize R at fixed (W, V, b): R rises when A or c
-    moves by a small step in any coordinate direction (finite differences on model.objective)."""
+@pytest.mark.parametrize("skip", [False, True], ids=["no-skip", "skip"])
+def test_spectral_safeguard_refits_the_output_layer_exactly(skip):
+    """(A, c) -- and D with a skip connection -- of the safeguarded weights minimize R at
+    fixed (W, V, b): R rises when one of them moves by a small step in any coordinate
+    direction (finite differences on model.objective)."""
     act = get_activation("relu")
     rng = np.random.RandomState(3)
     X, Y = rng.uniform(-1, 1, size=(50, 2)), rng.normal(size=(50, 2))
     lambdas = Lambdas.from_alpha(0.5, 4, 2, 2)
     weights = init_weights(4, 2, 2, scale=1.0, random_state=4)
     weights = weights._replace(W=4.0 * weights.W)
+    if skip:
+        weights = weights._replace(D=rng.normal(size=(2, 2)))
     safe, _ = _spectral_safeguard(weights, Problem(X, Y, lambdas), act)
+    assert (safe.D is None) == (not skip)
     R0 = objective(safe, X, Y, act, lambdas)
-    for name in ("A", "c"):
+    for name in ("A", "c", "D") if skip else ("A", "c"):
         block = getattr(safe, name)
         for idx in np.ndindex(block.shape):
             for step in (1e-4, -1e-4):

@@ -91,7 +91,7 @@ class Problem:
         given (a solver's auxiliary ones; :meth:`evaluate` uses the forward pass's). An
         overflow gives inf or NaN, without a RuntimeWarning."""
         with np.errstate(all="ignore"):
-            return mse_loss(weights, H, self.Y)
+            return mse_loss(weights, H, self.Y, self.X)
 
     def validation_loss(self, weights, activation, h_last):
         """Loss on the validation rows, run on from the end of the training rows."""

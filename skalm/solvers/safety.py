@@ -120,8 +120,9 @@ def _spectral_safeguard(weights, problem, activation):
         _, _, _, U, H = problem.evaluate(shrunk, activation)
         if not (np.all(np.isfinite(H)) and np.all(np.isfinite(U))):
             return None, bound
-        out = z_block(problem, H, U, np.zeros_like(U), 1.0)  # only its (A, c) half is used
-    return shrunk._replace(A=out.A, c=out.c), bound
+        # only its output half (A, D, c) is used
+        out = z_block(problem, H, U, np.zeros_like(U), 1.0, skip=weights.D is not None)
+    return shrunk._replace(A=out.A, c=out.c, D=out.D), bound
 
 
 def _polish(start, problem, activation):

@@ -9,8 +9,10 @@ stopping rules and records the history. Tests drive ``init_state``/``update`` by
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ...model import forward
 from ..base import Solver, blas_limit
@@ -18,6 +20,9 @@ from ..monitor import IterationMonitor
 from .bcd import ALMPoint, augmented_lagrangian, bcd_sweep, certificate, feasibility
 
 __all__ = ["ALMState", "ALMBCDSolver"]
+
+_unit = Interval(Real, 0, 1, closed="neither")
+_positive = Interval(Real, 0, None, closed="neither")
 
 
 @dataclass
@@ -103,6 +108,21 @@ class ALMBCDSolver(Solver):
     """
 
     name = "alm-bcd"
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "gamma0": [_positive],
+        "eta1": [_unit],
+        "eta2": [_unit],
+        "eta3": [_positive],
+        "eta4": [_unit],
+        "eps0": [_positive],
+        "eps_star": [Interval(Real, 0, None, closed="left")],
+        "mu": [_positive],
+        "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
+        "restart_bound": [Real, None],
+        "max_gamma": [_positive],
+        "acceleration": [StrOptions({"nesterov"}), None],
+    }
     estimator_params = (
         "gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_iter", "max_inner_iter", "tol",
         "n_iter_no_change", "acceleration", "blas_threads", "verbose",
