@@ -73,8 +73,9 @@ class ALMBCDSolver(Solver):
         mu > 0, proximal weight of the u-block (the reference package's ``sigma``).
     max_iter : int, default=100
         Cap on outer iterations.
-    max_inner_iter : int, default=100
-        Cap on BCD sweeps per outer iteration (the reference package's ``submaxiter``).
+    max_inner_iter : int, default=50
+        Cap on BCD sweeps per outer iteration (the reference package's ``submaxiter``, 100
+        there; see the estimator's ``max_inner_iter`` for why 50).
     tol : float, default=1e-3
         Relative improvement that counts for the practical stopping rule.
     n_iter_no_change : int or None, default=10
@@ -141,7 +142,7 @@ class ALMBCDSolver(Solver):
         eps_star=1e-20,
         mu=1e-5,
         max_iter=100,
-        max_inner_iter=100,
+        max_inner_iter=50,
         tol=1e-3,
         n_iter_no_change=10,
         restart_bound=None,
