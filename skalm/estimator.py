@@ -136,9 +136,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
         u_t = W h_{t-1} + V x_t + b,   h_t = sigma(u_t),   yhat_t = A h_t + c,   h_0 = 0
 
-    By default it is trained by the paper's augmented Lagrangian method (ALM) whose
-    subproblems are solved by block coordinate descent (BCD) with closed-form blocks. The
-    training problem is
+    (with ``skip_connection=True``, ``yhat_t = A h_t + D x_t + c``). By default it is
+    trained by the paper's augmented Lagrangian method (ALM) whose subproblems are solved by
+    block coordinate descent (BCD) with closed-form blocks. The training problem is
 
     .. math::
 
@@ -146,8 +146,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         + \lambda_1\|A\|_F^2 + \lambda_2\|W\|_F^2 + \lambda_3\|V\|_F^2
         + \lambda_4\|b\|^2 + \lambda_5\|c\|^2 + \lambda_6\|u\|^2
 
-    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)``. Read more in the
-    :ref:`user guide <method>`.
+    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)`` (with
+    ``skip_connection=True`` the residual is :math:`y_t - A h_t - D x_t - c` and
+    :math:`\lambda_1\|D\|_F^2` is added). Read more in the :ref:`user guide <method>`.
 
     Parameters
     ----------
@@ -203,6 +204,14 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         :math:`\lambda_6`, weight of :math:`\|u\|^2`, the pre-activations (not derived from
         ``alpha``; the paper's value is 1e-8).
 
+    skip_connection : bool, default=False
+        Add a linear skip connection from input to output:
+        :math:`\hat y_t = A h_t + D x_t + c` with :math:`D` of shape (n_outputs,
+        n_features), penalized by :math:`\lambda_1 \|D\|_F^2` (the output weights'
+        ``lambda_A``; there is no separate parameter). :math:`D` starts at zero, so the
+        initial network is the paper's model. False (default): the paper's model. Every
+        solver supports it; see the :ref:`user guide <skip-connection>`.
+
     leaky_slope : float, default=0.01
         Slope :math:`w \in (0, 1)` of ``"leaky_relu"`` on the negative half-line. Only
         read when ``activation="leaky_relu"``.
@@ -255,6 +264,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     n_iter_no_change : int or None, default=10
         Practical stopping rule: stop when for this many consecutive outer iterations
         neither the training objective :math:`R` (of the true forward pass) nor FeasVio
+        (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
         rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run.
@@ -301,7 +311,10 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         Start from the fitted weights of the previous call to :meth:`fit` instead of new
         random ones (the ALM itself restarts: multipliers 0, penalty ``gamma0``). The data
-        must have the same number of features and outputs.
+        must have the same number of features and outputs. If ``skip_connection`` changed
+        since that fit, the previous :math:`W, V, b, A, c` are kept and :math:`D` starts at
+        zero (skip turned on: the start predicts exactly as the previous fit) or is dropped
+        (skip turned off).
 
     blas_threads : int or None, default=1
         BLAS threads used while the solver runs (threadpoolctl). One thread is the default
@@ -326,8 +339,14 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     output_bias_ : ndarray of shape (n_outputs,)
         :math:`c`.
 
+    skip_weights_ : ndarray of shape (n_outputs, n_features) or None
+        :math:`D`, input-to-output weights of the skip connection; None when
+        ``skip_connection=False``.
+
     weights_ : RNNWeights
-        The five arrays above as one named tuple ``(W, V, b, A, c)``.
+        The five arrays above as one named tuple ``(W, V, b, A, c)``; its field ``D`` is
+        ``skip_weights_`` (iterating over it yields ``D`` as a sixth array only when there is
+        a skip connection).
 
     activation_ : Activation
         The activation strategy used (from :data:`skalm.activations.ACTIVATIONS`).
@@ -430,6 +449,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         "lambda_b": [Interval(Real, 0, None, closed="left"), None],
         "lambda_c": [Interval(Real, 0, None, closed="left"), None],
         "lambda_u": [Interval(Real, 0, None, closed="left")],
+        "skip_connection": ["boolean"],
         "leaky_slope": [Interval(Real, 0, 1, closed="neither")],
         "elu_alpha": [Interval(Real, 0, None, closed="neither")],
         "gamma0": [Interval(Real, 0, None, closed="neither")],
@@ -473,6 +493,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         lambda_b=None,
         lambda_c=None,
         lambda_u=1e-8,
+        skip_connection=False,
         leaky_slope=0.01,
         elu_alpha=1.0,
         gamma0=1.0,
@@ -506,6 +527,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.lambda_b = lambda_b
         self.lambda_c = lambda_c
         self.lambda_u = lambda_u
+        self.skip_connection = skip_connection
         self.leaky_slope = leaky_slope
         self.elu_alpha = elu_alpha
         self.gamma0 = gamma0
@@ -567,7 +589,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     def _initial_weights(self, n_features, n_outputs, dtype, rng):
         if self.warm_start and hasattr(self, "weights_"):
-            W, V, b, A, c = self.weights_
+            W, V, A = self.weights_.W, self.weights_.V, self.weights_.A
             expected = (self.n_hidden, n_features, n_outputs)
             if (W.shape[0], V.shape[1], A.shape[0]) != expected:
                 raise ValueError(
@@ -575,10 +597,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                     f"outputs as the previous fit: fitted (n_hidden, n_features, n_outputs) = "
                     f"{(W.shape[0], V.shape[1], A.shape[0])}, now {expected}."
                 )
-            return self.weights_.copy().astype(dtype)
+            weights = self.weights_.copy().astype(dtype)
+            if not self.skip_connection:
+                return weights._replace(D=None)
+            if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
+                return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
+            return weights
         return init_weights(
             int(self.n_hidden), n_features, n_outputs, init=self.init, scale=self.init_scale,
-            random_state=rng, dtype=dtype,
+            random_state=rng, dtype=dtype, skip_connection=bool(self.skip_connection),
         )
 
     def _build_problem(self, X, Y, layout, sequence_id, lambdas):
@@ -648,7 +675,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         or no solver can start (and the weights it would fall back to are unusable)."""
         with np.errstate(all="ignore"):
             _, H0 = forward(weights0, X, activation, layout)
-            loss = mse_loss(weights0, H0, Y) if np.all(np.isfinite(H0)) else np.inf
+            loss = mse_loss(weights0, H0, Y, X) if np.all(np.isfinite(H0)) else np.inf
         if weights0.all_finite() and np.isfinite(loss):
             return
         if self.warm_start and hasattr(self, "weights_"):
@@ -721,6 +748,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.hidden_bias_ = weights.b
         self.output_weights_ = weights.A
         self.output_bias_ = weights.c
+        self.skip_weights_ = weights.D
         self.activation_ = activation
         self.lambdas_ = lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
@@ -782,7 +810,8 @@ None, default=None
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            :math:`\\hat y_t = A h_t + c`; 1-D when ``fit`` got a 1-D ``y``.
+            :math:`\\hat y_t = A h_t + c` (:math:`+ D x_t` with ``skip_connection``); 1-D
+            when ``fit`` got a 1-D ``y``.
         """
         check_is_fitted(self)
         with _blame("X"):
@@ -796,7 +825,7 @@ None, default=None
         if h0 is not None:
             h0 = np.asarray(h0, dtype=X.dtype)
         _, H = forward(weights, X, self.activation_, layout, h0=h0)
-        y_pred = predict_outputs(weights, H)
+        y_pred = predict_outputs(weights, H, X)
         if not np.all(np.isfinite(y_pred)):
             warnings.warn(
                 "The forward pass overflowed: some predictions are not finite. The inputs "

@@ -81,13 +81,13 @@ class Problem:
     def evaluate(self, weights, activation):
         """True forward pass: (train_loss, objective R, final hidden state, U, H)."""
         U, H = forward(weights, self.X, activation, self.layout)
-        loss = mse_loss(weights, H, self.Y)
+        loss = mse_loss(weights, H, self.Y, self.X)
         return loss, loss + penalty(weights, U, self.lambdas), H[-1].copy(), U, H
 
     def validation_loss(self, weights, activation, h_last):
         """Loss on the validation rows, run on from the end of the training rows."""
         _, Hv = forward(weights, self.X_val, activation, None, h0=h_last)
-        return mse_loss(weights, Hv, self.Y_val)
+        return mse_loss(weights, Hv, self.Y_val, self.X_val)
 
 
 class History:

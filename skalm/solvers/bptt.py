@@ -3,7 +3,8 @@
 
 Every solver here minimizes R(z) of :func:`skalm.model.objective` (same (1/T) loss scaling,
 same lambdas, hidden states from the true forward pass) with the analytic gradient of
-:mod:`.gradient`:
+:mod:`.gradient` (which covers the optional skip weights D: the solvers work on the flat
+vector of whatever blocks the weights hold):
 
 * ``"gd"``, :class:`GradientDescent`: full-batch gradient descent (the paper's GD);
 * ``"gd-clip"``, :class:`ClippedGradientDescent`: with gradient-norm clipping (GDC);

@@ -5,6 +5,9 @@ R is a sum of squares. Stack the residual vector
     e(z) = [ (yhat_t - y_t) / sqrt(T)  for all t ;   sqrt(l6) u_t  for all t ;
              sqrt(l2) W ; sqrt(l3) V ; sqrt(l4) b ; sqrt(l1) A ; sqrt(l5) c ]
 
+(with a skip connection also sqrt(l1) D, and yhat_t = A h_t + D x_t + c: D has Jacobian
+columns dyhat_t/dD_ij = x_tj e_i and none in u)
+
 so that ||e(z)||^2 = R(z) exactly, with (u, h, yhat) from the true forward pass. Each iteration
 linearizes e around z (Jacobian J from forward sensitivities: the recursion
 du_t = dW h_{t-1} + dV x_t + db + W dh_{t-1}, dh_t = sigma'(u_t) du_t run forward in time,
@@ -25,10 +28,11 @@ iterations, the ADMM being there for non-smooth or non-convex regularizers (l1, 
 integer constraints). R's regularization is a smooth squared L2 norm, so it simply becomes rows
 of the least-squares problem and no inner ADMM is needed.
 
-**Size limit and linear solver.** With P = r^2 + r n + r + m r + m parameters the Jacobian
-has T (m + r) rows (the l6 rows are those of u) and P columns: at the paper's T = 500
-synthetic size (r = 100, n = 80, m = 30, T = 450) that is 58,500 x 21,130, about 10 GB, and
-J^T J alone is 3.6 GB. So two linear solvers are built in (``linear_solver``):
+**Size limit and linear solver.** With P = r^2 + r n + r + m r + m parameters (+ m n with a
+skip connection) the Jacobian has T (m + r) rows (the l6 rows are those of u) and P columns:
+at the paper's T = 500 synthetic size (r = 100, n = 80, m = 30, T = 450) that is
+58,500 x 21,130, about 10 GB, and J^T J alone is 3.6 GB. So two linear solvers are built
+in (``linear_solver``):
 
 * ``"dense"``: forward sensitivities for all P directions at once, J^T J formed and factored
   (Cholesky). Exact, fast for small models (the T = 10 set: P = 55; the S&P set with r = 20:
@@ -72,7 +76,8 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
     U, H : ndarray of shape (T, r)
         The forward pass of ``weights``.
     D : ndarray of shape (P, K)
-        K directions in the flat parameter order of :func:`~skalm.solvers.gradient.flatten`.
+        K directions in the flat parameter order of :func:`~skalm.solvers.gradient.flatten`
+        (including the skip weights last when ``weights`` has them).
 
     Returns
     -------
@@ -82,8 +87,7 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
         dyhat_t/dz . D
     """
     W, A = weights.W, weights.A
-    K = D.shape[1]
-    dW, dV, db, dA, dc = (a.reshape(a.shape[:-1] + (K,)) for a in _split(D, weights))
+    dW, dV, db, dA, dc, *dD = _split(D, weights)
     Hprev = layout.shift_down(H)
     # Direct part (no recurrence): dW h_{t-1} + dV x_t + db for every row, as two GEMMs.
     dU = np.tensordot(Hprev, dW, axes=([1], [1]))
@@ -99,6 +103,8 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
     dY = np.einsum("ar,trk->tak", A, dH, optimize=True)
     dY += np.tensordot(H, dA, axes=([1], [1]))
     dY += dc
+    if dD:  # skip weights: yhat_t also moves by dD x_t, u does not
+        dY += np.tensordot(X, dD[0], axes=([1], [1]))
     return dU, dY
 
 
@@ -114,12 +120,11 @@ def _split(D, like):
 
 def _penalty_diagonal(weights, lambdas):
     """diag of the regularization rows' J^T J: lambda_i for each parameter, flat order."""
-    W, V, b, A, c = weights
     l1, l2, l3, l4, l5, _ = lambdas
+    block_lambdas = [l2, l3, l4, l1, l5, l1]  # W, V, b, A, c, D (when present)
     return np.concatenate(
-        [np.full(W.size, l2), np.full(V.size, l3), np.full(b.size, l4), np.full(A.size, l1),
-         np.full(c.size, l5)]
-    ).astype(W.dtype)
+        [np.full(a.size, lam) for a, lam in zip(weights, block_lambdas)]
+    ).astype(weights.W.dtype)
 
 
 class GaussNewtonSystem:
