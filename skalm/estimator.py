@@ -302,7 +302,12 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         the He, Glorot or LeCun rule for each matrix.
 
     init_scale : float, default=0.1
-        Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`).
+        Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
+        spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1
+        for ``n_hidden`` > 100, where the forward pass of the start grows geometrically along
+        the sequence. For wide networks use ``init="lecun"`` or ``"glorot"`` or a smaller
+        scale (bundled S&P data, ``n_hidden=200``: the default start makes ALM-BCD diverge
+        at its third iteration, with a warning; ``init="lecun"`` reaches test MSE 0.018).
 
     initial_state : {"auto", "zeros", "continue"}, default="auto"
         Hidden state before the first row passed to :meth:`predict` (and :meth:`score`):
