@@ -88,6 +88,10 @@ def quiet():
 
 
 def git_commit():
+    """The commit of the code that runs: ``$SKALM_COMMIT`` if set (runs from a ``git archive``
+    export, which has no .git), else the HEAD of the repository holding this file."""
+    if os.environ.get("SKALM_COMMIT"):
+        return os.environ["SKALM_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, cwd=os.path.dirname(__file__)).stdout.strip()
