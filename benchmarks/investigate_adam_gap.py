@@ -48,15 +48,19 @@ def main():
         for lr in [1e-4, 1e-3, 1e-2, 1e-1]:
             rec = pt.run_one(d, "adam", DEFAULT_INIT, 0, lr, keep_history=False)
             est = pt.make_estimator(d, "adam", DEFAULT_INIT, 0, lr)
+            tr = te = te0 = obj = None
             with Timer() as t:
-                est.fit(d["X_train"], d["Y_train"])
-            tr = sq_err(d["Y_train"], est.predict(d["X_train"]))
-            te = sq_err(d["Y_test"], est.predict(d["X_test"]))
-            te0 = sq_err(d["Y_test"], est.predict(d["X_test"], initial_state="zeros"))
-            f = (lambda v: f"{v:8.3f}" if v is not None and np.isfinite(v) else "     div")
+                try:
+                    est.fit(d["X_train"], d["Y_train"])
+                    tr = sq_err(d["Y_train"], est.predict(d["X_train"]))
+                    te = sq_err(d["Y_test"], est.predict(d["X_test"]))
+                    te0 = sq_err(d["Y_test"], est.predict(d["X_test"], initial_state="zeros"))
+                    obj = est.history_["objective"][-1] if est.history_["objective"] else None
+                except (ValueError, FloatingPointError):  # diverged in the first iteration
+                    pass
+            f = (lambda v: f"{v:8.3g}" if v is not None and np.isfinite(v) else "     div")
             print(f"{label:38s} {lr:6g} {f(rec['train_err'])} {f(rec['test_err'])} | "
-                  f"{'':10s} {f(tr)} {f(te)} {f(te0)} {est.history_['objective'][-1]:8.3g} "
-                  f"{t.cpu:6.1f}", flush=True)
+                  f"{'':10s} {f(tr)} {f(te)} {f(te0)} {f(obj)} {t.cpu:6.1f}", flush=True)
 
 
 if __name__ == "__main__":
