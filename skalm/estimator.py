@@ -37,6 +37,7 @@ from .model import (
     predict_outputs,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
+from .solvers.safety import check_forward_pass
 
 __all__ = ["ElmanRNNRegressor"]
 
@@ -136,9 +137,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
         u_t = W h_{t-1} + V x_t + b,   h_t = sigma(u_t),   yhat_t = A h_t + c,   h_0 = 0
 
-    By default it is trained by the paper's augmented Lagrangian method (ALM) whose
-    subproblems are solved by block coordinate descent (BCD) with closed-form blocks. The
-    training problem is
+    (with ``skip_connection=True``, ``yhat_t = A h_t + D x_t + c``). By default it is
+    trained by the paper's augmented Lagrangian method (ALM) whose subproblems are solved by
+    block coordinate descent (BCD) with closed-form blocks. The training problem is
 
     .. math::
 
@@ -146,8 +147,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         + \lambda_1\|A\|_F^2 + \lambda_2\|W\|_F^2 + \lambda_3\|V\|_F^2
         + \lambda_4\|b\|^2 + \lambda_5\|c\|^2 + \lambda_6\|u\|^2
 
-    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)``. Read more in the
-    :ref:`user guide <method>`.
+    subject to ``u_t = W h_{t-1} + V x_t + b`` and ``h_t = sigma(u_t)`` (with
+    ``skip_connection=True`` the residual is :math:`y_t - A h_t - D x_t - c` and
+    :math:`\lambda_1\|D\|_F^2` is added). Read more in the :ref:`user guide <method>`.
 
     Parameters
     ----------
@@ -203,6 +205,14 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         :math:`\lambda_6`, weight of :math:`\|u\|^2`, the pre-activations (not derived from
         ``alpha``; the paper's value is 1e-8).
 
+    skip_connection : bool, default=False
+        Add a linear skip connection from input to output:
+        :math:`\hat y_t = A h_t + D x_t + c` with :math:`D` of shape (n_outputs,
+        n_features), penalized by :math:`\lambda_1 \|D\|_F^2` (the output weights'
+        ``lambda_A``; there is no separate parameter). :math:`D` starts at zero, so the
+        initial network is the paper's model. False (default): the paper's model. Every
+        solver supports it; see the :ref:`user guide <skip-connection>`.
+
     leaky_slope : float, default=0.01
         Slope :math:`w \in (0, 1)` of ``"leaky_relu"`` on the negative half-line. Only
         read when ``activation="leaky_relu"``.
@@ -237,27 +247,43 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         Cap on the outer (ALM) iterations :math:`k`. A :class:`~sklearn.exceptions.
         ConvergenceWarning` is raised when it ends the fit before a stopping rule is met.
 
-    max_inner_iter : int, default=100
-        Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code).
+        **The same cap for every solver named by a string.** A solver given by name takes
+        this value, and ``tol`` and ``n_iter_no_change``, from the estimator, not its own
+        class default: ``solver="lbfgs"`` runs at most 100 L-BFGS iterations with
+        ``tol=1e-3``, although ``LBFGS()`` alone defaults to 500 and 1e-4 (likewise 500 epochs
+        for ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and ``"adam"``, 200 for ``"sgd"`` and
+        ``"admmirnn"``; ``n_iter_no_change=5`` for ``"nails"`` and ``"nailm"``). What one
+        iteration is differs between solvers (:ref:`solvers`). A solver *instance* keeps its
+        own settings: ``solver=LBFGS()`` runs up to 500.
+
+    max_inner_iter : int, default=50
+        Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code, whose
+        default is 100). With the momentum carried across outer iterations, shorter inner
+        loops lose little per sweep and let the practical rule stop sooner: on the paper's
+        T=500 set, 50 stops at R = 8.09 after 3,350 sweeps (26 s), 100 at R = 7.88 after
+        7,300 (57 s); L-BFGS reaches 8.37 (``benchmarks/alm_acceleration.py``).
 
     acceleration : {"nesterov"} or None, default="nesterov"
         ALM-BCD's inner loop. ``"nesterov"`` starts every BCD sweep from an extrapolated
         (h, u) and falls back to a plain sweep (restarting the momentum) whenever that would
-        raise the augmented Lagrangian, so the inner loop stays monotone. Not in the paper:
-        on the paper's T=500 synthetic set the paper's BCD stalls (R = 13.6 after 77 outer
-        iterations at these defaults) where the extrapolated one reaches R = 9.0 in 18.
-        None runs the paper's Algorithm 3.2 exactly.
+        raise the augmented Lagrangian, so the inner loop stays monotone; the momentum
+        carries over between outer iterations. Not in the paper: on the paper's T=500
+        synthetic set the paper's BCD stalls (R = 13.6 after 100 outer iterations at these
+        defaults) where the extrapolated one passes L-BFGS's R = 8.37 after 10 and stops by
+        the practical rule at R = 7.88. None runs the paper's Algorithm 3.2 exactly.
 
     tol : float, default=1e-3
         Relative improvement that counts for the practical stopping rule (see
-        ``n_iter_no_change``).
+        ``n_iter_no_change``). Passed to any solver given by name (see ``max_iter``).
 
     n_iter_no_change : int or None, default=10
         Practical stopping rule: stop when for this many consecutive outer iterations
         neither the training objective :math:`R` (of the true forward pass) nor FeasVio
+        (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
-        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run.
+        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. Passed to any
+        solver given by name (see ``max_iter``).
 
     early_stopping : bool, default=False
         Hold out the *last* ``validation_fraction`` of the training rows, in time order, as
@@ -301,7 +327,10 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         Start from the fitted weights of the previous call to :meth:`fit` instead of new
         random ones (the ALM itself restarts: multipliers 0, penalty ``gamma0``). The data
-        must have the same number of features and outputs.
+        must have the same number of features and outputs. If ``skip_connection`` changed
+        since that fit, the previous :math:`W, V, b, A, c` are kept and :math:`D` starts at
+        zero (skip turned on: the start predicts exactly as the previous fit) or is dropped
+        (skip turned off).
 
     blas_threads : int or None, default=1
         BLAS threads used while the solver runs (threadpoolctl). One thread is the default
@@ -326,8 +355,14 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     output_bias_ : ndarray of shape (n_outputs,)
         :math:`c`.
 
+    skip_weights_ : ndarray of shape (n_outputs, n_features) or None
+        :math:`D`, input-to-output weights of the skip connection; None when
+        ``skip_connection=False``.
+
     weights_ : RNNWeights
-        The five arrays above as one named tuple ``(W, V, b, A, c)``.
+        The five arrays above as one named tuple ``(W, V, b, A, c)``; its field ``D`` is
+        ``skip_weights_`` (iterating over it yields ``D`` as a sixth array only when there is
+        a skip connection).
 
     activation_ : Activation
         The activation strategy used (from :data:`skalm.activations.ACTIVATIONS`).
@@ -350,6 +385,16 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     hidden_state_ : ndarray of shape (n_hidden,)
         :math:`h_T`, the hidden state after the last row passed to :meth:`fit` (the end of
         the last sequence), computed by a forward pass of the learned weights.
+
+    forward_check_ : dict
+        What the forward-pass check after the solver found and did
+        (:func:`skalm.solvers.safety.check_forward_pass`, :ref:`safety`): ``"own_loss"``
+        (the solver's own training loss, e.g. ALM-BCD's with its auxiliary hidden states),
+        ``"forward_loss"`` (that of the true forward pass of the solver's weights),
+        ``"zero_loss"`` (that of predicting 0), ``"threshold"``, ``"blowup"`` (True when the
+        solver's weights were replaced), ``"kept"`` (``"solver"``, ``"shrink"``,
+        ``"polish"`` or ``"initial"``), ``"candidates"`` (name -> objective :math:`R`) and
+        ``"message"``. ``history_`` and ``n_iter_`` describe the solver's run only.
 
     n_outputs_ : int
         Number of targets :math:`m`.
@@ -397,7 +442,12 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
     ``est.set_score_request(sequence_id=True)`` to route the test fold's labels.
 
     Predictions always come from a true forward pass of the learned weights, never from
-    the solver's auxiliary variables.
+    the solver's auxiliary variables. After every solver, that forward pass over the training
+    rows is compared with the solver's own training loss: weights whose forward pass blows
+    up (non-finite, or more than 10 times worse than the solver's loss and than predicting 0)
+    are replaced by the best of a spectral-norm safeguard on :math:`W`, a short L-BFGS
+    polish on :math:`R` and the initial weights, with a ConvergenceWarning; see
+    :ref:`safety` and ``forward_check_``.
 
     References
     ----------
@@ -430,6 +480,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         "lambda_b": [Interval(Real, 0, None, closed="left"), None],
         "lambda_c": [Interval(Real, 0, None, closed="left"), None],
         "lambda_u": [Interval(Real, 0, None, closed="left")],
+        "skip_connection": ["boolean"],
         "leaky_slope": [Interval(Real, 0, 1, closed="neither")],
         "elu_alpha": [Interval(Real, 0, None, closed="neither")],
         "gamma0": [Interval(Real, 0, None, closed="neither")],
@@ -473,6 +524,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         lambda_b=None,
         lambda_c=None,
         lambda_u=1e-8,
+        skip_connection=False,
         leaky_slope=0.01,
         elu_alpha=1.0,
         gamma0=1.0,
@@ -482,7 +534,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         eta4=5 / 6,
         mu=1e-5,
         max_iter=100,
-        max_inner_iter=100,
+        max_inner_iter=50,
         acceleration="nesterov",
         tol=1e-3,
         n_iter_no_change=10,
@@ -506,6 +558,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.lambda_b = lambda_b
         self.lambda_c = lambda_c
         self.lambda_u = lambda_u
+        self.skip_connection = skip_connection
         self.leaky_slope = leaky_slope
         self.elu_alpha = elu_alpha
         self.gamma0 = gamma0
@@ -541,7 +594,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         if isinstance(self.solver, Solver):
             solver = copy.deepcopy(self.solver)
             # The settings it shares with the estimator (e.g. eta2, max_inner_iter) obey the
-            # estimator's constraints: an instance is not validated anywhere else.
+            # estimator's constraints too (a user's Solver subclass may declare none).
             shared = {
                 name: getattr(solver, name) for name in type(solver).estimator_params
                 if name in self._parameter_constraints and hasattr(solver, name)
@@ -550,9 +603,11 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                 {name: self._parameter_constraints[name] for name in shared}, shared,
                 caller_name=f"the solver {type(solver).__name__}",
             )
-            return solver
-        cls = get_solver_class(self.solver)
-        return cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        else:
+            cls = get_solver_class(self.solver)
+            solver = cls(**{name: getattr(self, name) for name in cls.estimator_params})
+        solver._validate_params()  # every setting, against the solver's own constraints
+        return solver
 
     def _make_lambdas(self, n_features, n_outputs):
         lambdas = Lambdas.from_alpha(
@@ -567,7 +622,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
 
     def _initial_weights(self, n_features, n_outputs, dtype, rng):
         if self.warm_start and hasattr(self, "weights_"):
-            W, V, b, A, c = self.weights_
+            W, V, A = self.weights_.W, self.weights_.V, self.weights_.A
             expected = (self.n_hidden, n_features, n_outputs)
             if (W.shape[0], V.shape[1], A.shape[0]) != expected:
                 raise ValueError(
@@ -575,10 +630,15 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
                     f"outputs as the previous fit: fitted (n_hidden, n_features, n_outputs) = "
                     f"{(W.shape[0], V.shape[1], A.shape[0])}, now {expected}."
                 )
-            return self.weights_.copy().astype(dtype)
+            weights = self.weights_.copy().astype(dtype)
+            if not self.skip_connection:
+                return weights._replace(D=None)
+            if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
+                return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
+            return weights
         return init_weights(
             int(self.n_hidden), n_features, n_outputs, init=self.init, scale=self.init_scale,
-            random_state=rng, dtype=dtype,
+            random_state=rng, dtype=dtype, skip_connection=bool(self.skip_connection),
         )
 
     def _build_problem(self, X, Y, layout, sequence_id, lambdas):
@@ -648,7 +708,7 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         or no solver can start (and the weights it would fall back to are unusable)."""
         with np.errstate(all="ignore"):
             _, H0 = forward(weights0, X, activation, layout)
-            loss = mse_loss(weights0, H0, Y) if np.all(np.isfinite(H0)) else np.inf
+            loss = mse_loss(weights0, H0, Y, X) if np.all(np.isfinite(H0)) else np.inf
         if weights0.all_finite() and np.isfinite(loss):
             return
         if self.warm_start and hasattr(self, "weights_"):
@@ -705,6 +765,9 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
+        result, forward_check = check_forward_pass(
+            result, problem, activation, weights0, stacklevel=4
+        )
 
         weights = result.weights.astype(X.dtype)
         _, H = forward(weights, X, activation, layout)
@@ -721,10 +784,12 @@ class ElmanRNNRegressor(RegressorMixin, BaseEstimator):
         self.hidden_bias_ = weights.b
         self.output_weights_ = weights.A
         self.output_bias_ = weights.c
+        self.skip_weights_ = weights.D
         self.activation_ = activation
         self.lambdas_ = lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
         self.n_iter_ = int(result.n_iter)
+        self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
         self.n_outputs_ = n_outputs
         # What the "auto" initial-state rule needs to recognise the training rows.
@@ -782,7 +847,8 @@ None, default=None
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            :math:`\\hat y_t = A h_t + c`; 1-D when ``fit`` got a 1-D ``y``.
+            :math:`\\hat y_t = A h_t + c` (:math:`+ D x_t` with ``skip_connection``); 1-D
+            when ``fit`` got a 1-D ``y``.
         """
         check_is_fitted(self)
         with _blame("X"):
@@ -796,7 +862,7 @@ None, default=None
         if h0 is not None:
             h0 = np.asarray(h0, dtype=X.dtype)
         _, H = forward(weights, X, self.activation_, layout, h0=h0)
-        y_pred = predict_outputs(weights, H)
+        y_pred = predict_outputs(weights, H, X)
         if not np.all(np.isfinite(y_pred)):
             warnings.warn(
                 "The forward pass overflowed: some predictions are not finite. The inputs "

@@ -7,11 +7,16 @@ estimator. Arrays are *time-major*: a sequence of T steps with r hidden units is
 Model (paper eq. 1.1)::
 
     u_t = W h_{t-1} + V x_t + b,   h_t = sigma(u_t),   yhat_t = A h_t + c,   h_0 = 0
+
+with an optional linear skip connection from input to output (not in the paper, off by
+default): ``yhat_t = A h_t + D x_t + c``. ``D`` is penalized with the output weights' lambda
+(``lambda_1 ||D||_F^2``, see :func:`penalty`).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from itertools import islice
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -24,13 +29,23 @@ __all__ = [
     "forward",
     "predict_outputs",
     "mse_loss",
+    "skip_penalty",
     "penalty",
     "objective",
 ]
 
 
-class RNNWeights(NamedTuple):
-    """Parameters z = (W, V, b, A, c) of an Elman RNN.
+class _WeightFields(NamedTuple):
+    W: np.ndarray
+    V: np.ndarray
+    b: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+    D: Optional[np.ndarray] = None
+
+
+class RNNWeights(_WeightFields):
+    """Parameters z = (W, V, b, A, c) of an Elman RNN, and the optional skip weights D.
 
     Attributes
     ----------
@@ -44,13 +59,41 @@ class RNNWeights(NamedTuple):
         Hidden-to-output weights.
     c : ndarray of shape (m,)
         Output bias.
+    D : ndarray of shape (m, n) or None, default=None
+        Input-to-output weights of the linear skip connection, ``yhat_t = A h_t + D x_t + c``.
+        None: no skip connection (the paper's model).
+
+    Notes
+    -----
+    Iterating yields the parameter arrays that are *present*: ``(W, V, b, A, c)`` without a
+    skip connection and ``(W, V, b, A, c, D)`` with one (``len`` agrees). So
+    ``W, V, b, A, c = weights`` keeps working for the paper's model and fails loudly for a
+    model with skip weights, and every loop over the blocks (copies, dtype casts, finiteness,
+    :func:`~skalm.solvers.gradient.flatten`) includes D exactly when it exists.
+    ``RNNWeights(*arrays)`` rebuilds the same kind of tuple from such an iteration.
     """
 
-    W: np.ndarray
-    V: np.ndarray
-    b: np.ndarray
-    A: np.ndarray
-    c: np.ndarray
+    __slots__ = ()
+
+    def __iter__(self):
+        it = tuple.__iter__(self)
+        return it if self.D is not None else islice(it, 5)
+
+    def __len__(self):
+        return 5 if self.D is None else 6
+
+    def _replace(self, **changes):
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        fields = dict(zip(self._fields, tuple.__iter__(self)))
+        fields.update(changes)
+        return type(self)(**fields)
+
+    @property
+    def has_skip(self) -> bool:
+        """True when the model has the input-to-output skip weights D."""
+        return self.D is not None
 
     def copy(self) -> "RNNWeights":
         return RNNWeights(*(np.array(a, copy=True) for a in self))
@@ -166,9 +209,10 @@ INITIALIZATIONS = {"normal": None, "he": _he, "glorot": _glorot, "lecun": _lecun
 
 
 def init_weights(
-    n_hidden, n_features, n_outputs, init="normal", scale=0.1, random_state=None, dtype=np.float64
+    n_hidden, n_features, n_outputs, init="normal", scale=0.1, random_state=None,
+    dtype=np.float64, skip_connection=False,
 ):
-    """Random initial weights, biases zero (paper section 5.4).
+    """Random initial weights, biases zero (paper section 5.4); skip weights zero.
 
     Parameters
     ----------
@@ -185,6 +229,17 @@ def init_weights(
         accepted here too.
     dtype : numpy dtype
         float64 or float32.
+    skip_connection : bool, default=False
+        Also return skip weights D of shape (m, n), all zero. Zero is the start because
+        then the initial network is exactly the paper's model with the same random W, V, A
+        (D draws nothing from ``random_state``, so those are the ones a fit without the skip
+        connection starts from): the solver only moves D away from 0 where the data ask for
+        it.
+
+    Returns
+    -------
+    RNNWeights
+        ``D`` is None unless ``skip_connection``.
     """
     if init not in INITIALIZATIONS:
         raise ValueError(f"init must be one of {sorted(INITIALIZATIONS)}, got {init!r}.")
@@ -204,7 +259,8 @@ def init_weights(
     A = draw(m, r)
     W = draw(r, r)
     V = draw(r, n)
-    return RNNWeights(W, V, np.zeros(r, dtype), A, np.zeros(m, dtype))
+    D = np.zeros((m, n), dtype) if skip_connection else None
+    return RNNWeights(W, V, np.zeros(r, dtype), A, np.zeros(m, dtype), D)
 
 
 def forward(weights, X, activation, layout=None, h0=None):
@@ -247,23 +303,60 @@ def forward(weights, X, activation, layout=None, h0=None):
     return U, H
 
 
-def predict_outputs(weights, H):
-    """yhat_t = A h_t + c for every row of H."""
-    return H @ weights.A.T + weights.c
+def predict_outputs(weights, H, X=None):
+    """yhat_t = A h_t + c (+ D x_t with a skip connection) for every row of H.
+
+    Parameters
+    ----------
+    weights : RNNWeights
+    H : ndarray of shape (T, r)
+        Hidden states.
+    X : ndarray of shape (T, n) or None
+        The inputs of the same rows. Required when ``weights.D`` is not None; ignored
+        otherwise.
+
+    Returns
+    -------
+    ndarray of shape (T, m)
+    """
+    out = H @ weights.A.T + weights.c
+    if weights.D is not None:
+        if X is None:
+            raise ValueError(
+                "X is required: the weights have a skip connection D, so the outputs "
+                "A h_t + D x_t + c depend on the inputs."
+            )
+        out += X @ weights.D.T
+    return out
 
 
-def mse_loss(weights, H, Y):
-    """(1/T) sum_t ||y_t - A h_t - c||^2: the paper's TrainErr (mean over time steps)."""
-    R = predict_outputs(weights, H) - Y
+def mse_loss(weights, H, Y, X=None):
+    """(1/T) sum_t ||y_t - yhat_t||^2: the paper's TrainErr (mean over time steps).
+
+    ``X`` (the inputs of the rows) is required with a skip connection, see
+    :func:`predict_outputs`.
+    """
+    R = predict_outputs(weights, H, X) - Y
     return float(np.einsum("ij,ij->", R, R)) / max(Y.shape[0], 1)
 
 
+def skip_penalty(weights, lambdas):
+    """lambda_1 ||D||_F^2, the penalty of the skip weights (0.0 without them).
+
+    D shares the output weights' lambda_1 (``lambda_A`` of the estimator): both map to the
+    outputs, and a separate weight would add a tuning parameter for an optional extra.
+    """
+    D = weights.D
+    return 0.0 if D is None else lambdas.l1 * float(np.vdot(D, D))
+
+
 def penalty(weights, U, lambdas):
-    """P(s) of paper eq. (2.5)."""
-    W, V, b, A, c = weights
+    """P(s) of paper eq. (2.5), plus lambda_1 ||D||_F^2 with a skip connection."""
+    W, V, b, A, c = (weights.W, weights.V, weights.b, weights.A, weights.c)
     l1, l2, l3, l4, l5, l6 = lambdas
     sq = lambda a: float(np.vdot(a, a))  # noqa: E731
-    return l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c) + l6 * sq(U)
+    P = l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c) + l6 * sq(U)
+    return P if weights.D is None else P + skip_penalty(weights, lambdas)
 
 
 def objective(weights, X, Y, activation, lambdas, layout=None):
@@ -272,4 +365,4 @@ def objective(weights, X, Y, activation, lambdas, layout=None):
     This is the training objective every solver is compared on.
     """
     U, H = forward(weights, X, activation, layout)
-    return mse_loss(weights, H, Y) + penalty(weights, U, lambdas)
+    return mse_loss(weights, H, Y, X) + penalty(weights, U, lambdas)

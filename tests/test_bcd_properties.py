@@ -356,7 +356,7 @@ def test_accelerated_inner_loop_is_monotone_and_certified(name):
     values = []
     for n in range(1, 16):
         solver.max_inner_iter = n
-        s, C, kappa, j = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
+        s, C, kappa, j, _ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
         assert j == n
         values.append(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act))
     L0 = augmented_lagrangian(prob, state.s, Xi, Zeta, gamma, act)
@@ -366,3 +366,37 @@ def test_accelerated_inner_loop_is_monotone_and_certified(name):
     solver.acceleration = None
     s_plain, *_ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
     assert not np.allclose(s_plain.H, s.H)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_momentum_carried_across_outer_iterations_keeps_inner_loops_monotone(name):
+    """The momentum an inner loop hands to the next outer iteration is used from that loop's
+    first sweep (the iterates differ from a loop started without it), and the safeguard
+    keeps L of the *new* multipliers non-increasing sweep by sweep from the start point."""
+    act = ACTIVATIONS[name]()
+    prob, w0 = _paper_problem(2)
+    solver = ALMBCDSolver(max_inner_iter=6, acceleration="nesterov")
+    state = solver.init_state(prob, act, w0)
+    for _ in range(3):
+        state = solver.update(prob, state, act)
+        assert state.momentum is not None
+    Xi, Zeta, gamma, mu = state.Xi, state.Zeta, state.gamma, solver.mu
+    L0 = augmented_lagrangian(prob, state.s, Xi, Zeta, gamma, act)
+    values, first = [], None
+    for n in range(1, 13):
+        solver.max_inner_iter = n
+        s, C, kappa, j, mom = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act,
+                                                 state.momentum)
+        assert j == n and mom is not None
+        values.append(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act))
+        if n == 1:
+            first = s
+    seq = np.array([L0] + values)
+    assert np.all(np.diff(seq) <= 1e-12 * max(1.0, abs(L0))), np.diff(seq)
+    solver.max_inner_iter = 1
+    cold, *_ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, None)
+    assert not np.allclose(cold.H, first.H)
+    # the paper's BCD neither takes nor hands on momentum
+    solver.acceleration = None
+    *_, mom = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, state.momentum)
+    assert mom is None

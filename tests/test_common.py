@@ -8,7 +8,7 @@ defaults are not weakened: on check_regressors_train's data (with the alpha=0.01
 sets) they reach a training R^2 of 0.99997 (relu), 0.99997 (leaky_relu), 0.99999 (elu) and
 0.99999 (tanh) -- see test_default_settings_fit_check_regressors_train_data in
 tests/test_estimator.py; the capped instances still reach 0.93, 0.93, 0.80 and 0.81 there
-(> 0.5), so no ``poor_score`` tag is needed.
+(> 0.5), so no ``poor_score`` tag is needed. One more instance has the skip connection on.
 """
 
 import pytest
@@ -37,6 +37,10 @@ def _expected_failed_checks(estimator):
 CHECK_INSTANCES = [
     ElmanRNNRegressor(activation=name, max_iter=10, max_inner_iter=10, random_state=0)
     for name in sorted(ACTIVATIONS)
+] + [
+    # The optional input-to-output skip connection (one activation: it does not interact
+    # with the activation's code paths).
+    ElmanRNNRegressor(skip_connection=True, max_iter=10, max_inner_iter=10, random_state=0),
 ]
 
 

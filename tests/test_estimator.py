@@ -190,9 +190,13 @@ def test_solver_instance_is_used_as_given_and_never_modified(series):
 
 
 def test_non_finite_solver_result_is_never_returned(series, test_solvers):
+    """The forward-pass check replaces it by a finite candidate, and says so."""
     X, y = series
-    with pytest.raises(ValueError, match="not finite"):
-        ElmanRNNRegressor(solver="nan-for-tests", random_state=0).fit(X, y)
+    est = ElmanRNNRegressor(solver="nan-for-tests", random_state=0)
+    with pytest.warns(ConvergenceWarning, match="forward pass of the solver's weights"):
+        est.fit(X, y)
+    assert est.weights_.all_finite() and est.forward_check_["kept"] != "solver"
+    assert np.all(np.isfinite(est.predict(X)))
 
 
 @pytest.mark.parametrize(

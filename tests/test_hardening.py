@@ -247,7 +247,7 @@ OTHER_VALUES = dict(
     gamma0=5.0, eta1=0.5, eta2=0.5, eta3=0.5, eta4=0.5, mu=1e-3, max_iter=7,
     max_inner_iter=9, tol=0.5, n_iter_no_change=None, early_stopping=True,
     validation_fraction=0.3, init="he", init_scale=0.5, random_state=11, verbose=1,
-    warm_start=True, blas_threads=None, acceleration=None,
+    warm_start=True, blas_threads=None, acceleration=None, skip_connection=True,
 )
 PREDICT_READS = {"initial_state"}
 

@@ -47,6 +47,10 @@ The difference from ALM-BCD is then the method itself: ADMM takes one (symmetric
 multiplier step with a fixed penalty; ALM-BCD runs the inner BCD to a tolerance and adapts the
 penalty.
 
+With a skip connection (yhat_t = A h_t + D x_t + c) the output-layer update is the ridge
+regression of :func:`~skalm.solvers.alm_bcd.blocks.z_block` on [h_t, x_t, 1], giving (A, D, c)
+together, and the h block uses y_t - c - D x_t.
+
 History: ``feasibility`` = FeasVio = max(||C1||, ||C2||); ``kappa`` = ALM-BCD's certificate
 sqrt(||grad_z L||^2 + ||grad_h L||^2 + mu^2 ||u - u_prev||^2) at the end of the sweep (the
 same quantity as ALM-BCD's kappa; here only an indicator, because u is not the last block);
@@ -56,7 +60,10 @@ same quantity as ALM-BCD's kappa; here only an indicator, because u is not the l
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from ..model import forward
 from . import register_solver
@@ -93,13 +100,21 @@ class ADMMiRNN(Solver):
         Relative improvement that counts for ``n_iter_no_change``.
     n_iter_no_change : int or None, default=10
         Stop when, for this many iterations, neither R of the true forward pass nor FeasVio
-        improved by a relative ``tol`` (with validation data: the validation loss did not).
+        (while above ``tol`` times the norm of the auxiliary h) improved by a relative ``tol``
+        (with validation data: the validation loss did not).
     blas_threads : int or None, default=1
     verbose : int, default=0
     """
 
     name = "admmirnn"
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "rho": [Interval(Real, 0, None, closed="neither")],
+        "rho_growth": [Interval(Real, 1, None, closed="left")],
+        "max_rho": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, rho=10.0, rho_growth=1.0, max_rho=1e8, mu=1e-5, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -117,14 +132,15 @@ class ADMMiRNN(Solver):
         """One symmetric sweep; returns (weights, H, U, U_prev) with U_prev the prox centre
         of the last u update."""
         mu = float(self.mu)
+        skip = weights.D is not None
         H = h_block(problem, weights, U, Xi, Zeta, rho, activation)
         U, _ = u_block(problem, weights, H, U, Xi, Zeta, rho, mu, activation)
-        weights = z_block(problem, H, U, Xi, rho)
+        weights = z_block(problem, H, U, Xi, rho, skip=skip)
         U_prev = U
         U, _ = u_block(problem, weights, H, U, Xi, Zeta, rho, mu, activation)
         H = h_block(problem, weights, U, Xi, Zeta, rho, activation)
-        out = z_block(problem, H, U, Xi, rho)  # only its (A, c) half is the block's update
-        weights = weights._replace(A=out.A, c=out.c)
+        out = z_block(problem, H, U, Xi, rho, skip=skip)  # only its output half, (A, c, D),
+        weights = weights._replace(A=out.A, c=out.c, D=out.D)  # is the block's update
         return weights, H, U, U_prev
 
     def solve(self, problem, activation, weights0, random_state=None):
@@ -152,11 +168,13 @@ class ADMMiRNN(Solver):
                         monitor.diverge("non-finite auxiliary variables")
                         break
                     if monitor.record(weights, feasibility=feas, kappa=kappa, gamma=rho,
-                                      n_inner=1):
+                                      n_inner=1, feasibility_scale=float(np.linalg.norm(H))):
                         break
                     Xi += rho * C1
                     Zeta += rho * C2
                     if self.rho_growth > 1 and feas > 0.99 * feas_prev:
                         rho = min(rho * float(self.rho_growth), float(self.max_rho) / T)
                     feas_prev = feas
-            return monitor.result(extras={"rho": rho, "feasibility": feas_prev}, stacklevel=3)
+            return monitor.result(extras={"rho": rho, "feasibility": feas_prev,
+                                          "own_loss": problem.training_loss(weights, H)},
+                                  stacklevel=3)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from threadpoolctl import threadpool_limits
 
 from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
@@ -81,13 +83,20 @@ class Problem:
     def evaluate(self, weights, activation):
         """True forward pass: (train_loss, objective R, final hidden state, U, H)."""
         U, H = forward(weights, self.X, activation, self.layout)
-        loss = mse_loss(weights, H, self.Y)
+        loss = mse_loss(weights, H, self.Y, self.X)
         return loss, loss + penalty(weights, U, self.lambdas), H[-1].copy(), U, H
+
+    def training_loss(self, weights, H):
+        """(1/T) sum_t ||y_t - yhat_t||^2 over the training rows with the hidden states ``H``
+        given (a solver's auxiliary ones; :meth:`evaluate` uses the forward pass's). An
+        overflow gives inf or NaN, without a RuntimeWarning."""
+        with np.errstate(all="ignore"):
+            return mse_loss(weights, H, self.Y, self.X)
 
     def validation_loss(self, weights, activation, h_last):
         """Loss on the validation rows, run on from the end of the training rows."""
         _, Hv = forward(weights, self.X_val, activation, None, h0=h_last)
-        return mse_loss(weights, Hv, self.Y_val)
+        return mse_loss(weights, Hv, self.Y_val, self.X_val)
 
 
 class History:
@@ -115,6 +124,11 @@ class History:
     def last(self, key):
         return self._data[key][-1]
 
+    def final(self, key):
+        """The last recorded value of ``key``, NaN when nothing was recorded."""
+        values = self._data[key]
+        return values[-1] if values else float("nan")
+
     def as_dict(self):
         return {k: list(v) for k, v in self._data.items()}
 
@@ -138,6 +152,14 @@ class SolverResult:
     diverged : bool
         True when the run was stopped because an iterate became non-finite or absurdly
         large; ``weights`` are then the last finite ones.
+    extras : dict
+        Solver-specific values. Every registered solver sets ``extras["own_loss"]``: the
+        training loss by the solver's own reckoning at its final state. For the solvers that
+        iterate on the weights alone (``gd`` ... ``lbfgs``, ``nails``, ``nailm``) it is the
+        forward-pass loss of the last recorded iterate; for the constrained ones
+        (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
+        :math:`h`, which a forward pass of the weights need not reproduce.
+        :func:`skalm.solvers.safety.check_forward_pass` compares it with the forward pass.
     """
 
     weights: RNNWeights
@@ -167,6 +189,18 @@ class Solver:
     name = ""
     estimator_params = ("max_iter", "tol", "verbose")
 
+    #: Constraints on the constructor settings (scikit-learn's ``_param_validation`` format),
+    #: checked by :meth:`_validate_params`. These are the settings most solvers share;
+    #: a subclass adds its own with ``{**Solver._parameter_constraints, ...}``. A setting
+    #: without an entry is not checked.
+    _parameter_constraints: dict = {
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
     @classmethod
     def _param_names(cls):
         sig = inspect.signature(cls.__init__)
@@ -190,6 +224,21 @@ class Solver:
                 )
             setattr(self, key, value)
         return self
+
+    def _validate_params(self):
+        """Check every setting against :attr:`_parameter_constraints`.
+
+        Raises
+        ------
+        ValueError or TypeError
+            scikit-learn's ``InvalidParameterError`` (a subclass of both), naming the setting
+            and the solver. :class:`~skalm.ElmanRNNRegressor` calls this before every fit;
+            call it yourself before :meth:`solve` when using a solver on its own.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -3,7 +3,8 @@
 
 Every solver here minimizes R(z) of :func:`skalm.model.objective` (same (1/T) loss scaling,
 same lambdas, hidden states from the true forward pass) with the analytic gradient of
-:mod:`.gradient`:
+:mod:`.gradient` (which covers the optional skip weights D: the solvers work on the flat
+vector of whatever blocks the weights hold):
 
 * ``"gd"``, :class:`GradientDescent`: full-batch gradient descent (the paper's GD);
 * ``"gd-clip"``, :class:`ClippedGradientDescent`: with gradient-norm clipping (GDC);
@@ -52,9 +53,12 @@ finite.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from ..model import SequenceLayout
 from . import register_solver
@@ -198,6 +202,10 @@ class FirstOrderSolver(Solver):
 
     estimator_params = FORWARD_PASS_PARAMS
     batch_size = None
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def make_step(self):
         raise NotImplementedError
@@ -241,7 +249,7 @@ class FirstOrderSolver(Solver):
                     objective=fp.objective, h_last=fp.H[-1],
                 ):
                     break
-        return monitor.result()
+        return monitor.result(extras={"own_loss": monitor.history.final("train_loss")})
 
 
 @register_solver
@@ -298,6 +306,10 @@ class ClippedGradientDescent(FirstOrderSolver):
     """
 
     name = "gd-clip"
+    _parameter_constraints = {
+        **FirstOrderSolver._parameter_constraints,
+        "clip_norm": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, learning_rate=0.1, clip_norm=1.0, max_iter=500, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -326,6 +338,10 @@ class NesterovGradientDescent(FirstOrderSolver):
     """
 
     name = "nesterov"
+    _parameter_constraints = {
+        **FirstOrderSolver._parameter_constraints,
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+    }
 
     def __init__(self, learning_rate=0.01, momentum=0.9, max_iter=500, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -362,6 +378,10 @@ class MiniBatchSGD(FirstOrderSolver):
     """
 
     name = "sgd"
+    _parameter_constraints = {
+        **FirstOrderSolver._parameter_constraints,
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, learning_rate=0.01, batch_size=50, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -396,6 +416,13 @@ class Adam(FirstOrderSolver):
     """
 
     name = "adam"
+    _parameter_constraints = {
+        **FirstOrderSolver._parameter_constraints,
+        "beta1": [Interval(Real, 0, 1, closed="left")],
+        "beta2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(self, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8, batch_size=None,
                  max_iter=500, tol=1e-4, n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -444,6 +471,12 @@ class LBFGS(Solver):
 
     name = "lbfgs"
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "memory": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "gtol": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(self, memory=10, max_iter=500, max_fun=15000, gtol=1e-6, tol=1e-4,
                  n_iter_no_change=10, blas_threads=1, verbose=0):
@@ -504,4 +537,5 @@ class LBFGS(Solver):
                 monitor.stop(f"L-BFGS-B converged: {res.message}")
             elif monitor.n_iter < int(self.max_iter):
                 monitor.stop(f"L-BFGS-B stopped: {res.message}", converged=False)
-        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev)})
+        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev),
+                                      "own_loss": monitor.history.final("train_loss")})

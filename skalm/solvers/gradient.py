@@ -7,7 +7,8 @@ optimizes the same function of the weights z = (W, V, b, A, c) as ALM-BCD's obje
     R(z) = (1/T) sum_t ||y_t - A h_t - c||^2 + l1||A||^2 + l2||W||^2 + l3||V||^2
            + l4||b||^2 + l5||c||^2 + l6 ||u||^2,        u_t = W h_{t-1} + V x_t + b,
 
-with the same loss scaling and the same lambdas. Its gradient is computed by backpropagation
+with the same loss scaling and the same lambdas (with a skip connection, yhat_t = A h_t + D x_t
++ c and R gains l1 ||D||^2, see :mod:`skalm.model`). Its gradient is computed by backpropagation
 through time: everything is a matrix product over all T rows except the one backward
 recurrence over time, which cannot be vectorized.
 
@@ -23,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..model import RNNWeights, forward
+from ..model import RNNWeights, forward, predict_outputs, skip_penalty
 
 __all__ = [
     "ForwardPass",
@@ -73,7 +74,7 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
     U, H : ndarray of shape (T, r)
         The forward pass of ``weights``.
     G_out : ndarray of shape (T, m)
-        Partial derivatives of f with respect to yhat_t = A h_t + c.
+        Partial derivatives of f with respect to yhat_t = A h_t + c (+ D x_t).
     G_pre : ndarray of shape (T, r) or None
         Partial derivatives of f with respect to u_t that do not pass through h_t
         (e.g. 2 l6 u_t for the l6 term of R). None: zero.
@@ -81,7 +82,8 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
     Returns
     -------
     RNNWeights
-        df/dW, df/dV, df/db, df/dA, df/dc.
+        df/dW, df/dV, df/db, df/dA, df/dc, and df/dD = sum_t G_out_t x_t^T when the weights
+        have a skip connection (D None otherwise).
 
     Notes
     -----
@@ -110,14 +112,16 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
     dW = Delta.T @ Hprev
     dV = Delta.T @ X
     db = Delta.sum(axis=0)
-    return RNNWeights(dW, dV, db, dA, dc)
+    dD = None if weights.D is None else G_out.T @ X
+    return RNNWeights(dW, dV, db, dA, dc, dD)
 
 
 def weight_penalty_gradient(weights, lambdas):
-    """Gradient of l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2."""
-    W, V, b, A, c = weights
+    """Gradient of l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2 (+ l1||D||^2)."""
+    W, V, b, A, c, D = weights.W, weights.V, weights.b, weights.A, weights.c, weights.D
     l1, l2, l3, l4, l5, _ = lambdas
-    return RNNWeights(2 * l2 * W, 2 * l3 * V, 2 * l4 * b, 2 * l1 * A, 2 * l5 * c)
+    dD = None if D is None else 2 * l1 * D
+    return RNNWeights(2 * l2 * W, 2 * l3 * V, 2 * l4 * b, 2 * l1 * A, 2 * l5 * c, dD)
 
 
 def _add(a, b):
@@ -130,7 +134,7 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
     The objective is
 
         sum_t out_weight_t ||y_t - yhat_t||^2 + l6 sum_t pre_weight_t ||u_t||^2
-        + l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2,
+        + l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2  (+ l1||D||^2),
 
     ``out_weight`` and ``pre_weight`` being scalars or arrays of shape (T,). R itself is
     ``out_weight = 1/T, pre_weight = 1``; mini-batch SGD uses ``1/|window|`` and
@@ -143,7 +147,7 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
         ``loss`` is the weighted data term ``sum_t out_weight_t ||y_t - yhat_t||^2``.
     """
     U, H = forward(weights, X, activation, layout)
-    Res = H @ weights.A.T + weights.c - Y
+    Res = predict_outputs(weights, H, X) - Y
     out_weight = np.asarray(out_weight, dtype=U.dtype)
     pre_weight = np.asarray(pre_weight, dtype=U.dtype)
     ow = out_weight[:, None] if out_weight.ndim else out_weight
@@ -151,13 +155,15 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
     G_out = (2.0 * ow) * Res
     G_pre = (2.0 * lambdas.l6 * pw) * U
     loss = 0.5 * float(np.vdot(G_out, Res))
-    W, V, b, A, c = weights
+    W, V, b, A, c = weights.W, weights.V, weights.b, weights.A, weights.c
     l1, l2, l3, l4, l5, l6 = lambdas
     sq = lambda a: float(np.vdot(a, a))  # noqa: E731
     objective = (
         loss + l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c)
         + 0.5 * float(np.vdot(G_pre, U))
     )
+    if weights.D is not None:
+        objective += skip_penalty(weights, lambdas)
     grad = backprop(weights, X, layout, activation, U, H, G_out, G_pre)
     grad = _add(grad, weight_penalty_gradient(weights, lambdas))
     return ForwardPass(loss, objective, grad, U, H)
@@ -183,7 +189,8 @@ def grad_norm(grad):
 
 
 def flatten(weights, dtype=None):
-    """One vector [W, V, b, A, c] (C order), e.g. for scipy.optimize."""
+    """One vector [W, V, b, A, c] (C order), e.g. for scipy.optimize; [W, V, b, A, c, D]
+    with a skip connection."""
     flat = np.concatenate([np.ravel(a) for a in weights])
     return flat.astype(dtype or weights.W.dtype, copy=False)
 

@@ -79,11 +79,14 @@ class IterationMonitor:
         return True
 
     def record(self, weights, *, kappa, n_inner, loss=None, objective=None, h_last=None,
-               feasibility=0.0, gamma=float("nan")):
+               feasibility=0.0, gamma=float("nan"), feasibility_scale=0.0):
         """Record one iteration ending at ``weights``; True when the run must stop.
 
         ``loss``, ``objective`` and ``h_last`` (the last training hidden state) are those of
         the true forward pass of ``weights``; they are computed when not given.
+        ``feasibility_scale`` is the size of what the constraints compare (for ALM-BCD the
+        norm of the auxiliary hidden states): a FeasVio below ``tol`` times it no longer
+        counts as progress.
         """
         if not weights.all_finite():
             return self.diverge("non-finite weights")
@@ -107,12 +110,17 @@ class IterationMonitor:
         if self.n_iter_no_change is None:
             return False
         # Progress is a relative ``tol`` improvement of the best score or (without validation
-        # data, for the constrained methods) of the best FeasVio, as in ALM-BCD.
+        # data, for the constrained methods) of the best FeasVio, as long as the violation is
+        # material. Without that floor FeasVio, which ALM keeps shrinking geometrically long
+        # after it stopped mattering, reset the count forever and the rule never fired.
         if self.use_val:
             score, improved_feas = entry["val_loss"], False
         else:
             score = objective
-            improved_feas = feasibility < self.best_feas * (1 - self.tol)
+            improved_feas = (
+                feasibility > self.tol * feasibility_scale
+                and feasibility < self.best_feas * (1 - self.tol)
+            )
             self.best_feas = min(self.best_feas, feasibility)
         if self.best_weights is None or score < self.best_score - self.tol * abs(self.best_score):
             self.best_score, self.best_weights, self.stall = score, weights, 0

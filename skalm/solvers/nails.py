@@ -5,6 +5,9 @@ R is a sum of squares. Stack the residual vector
     e(z) = [ (yhat_t - y_t) / sqrt(T)  for all t ;   sqrt(l6) u_t  for all t ;
              sqrt(l2) W ; sqrt(l3) V ; sqrt(l4) b ; sqrt(l1) A ; sqrt(l5) c ]
 
+(with a skip connection also sqrt(l1) D, and yhat_t = A h_t + D x_t + c: D has Jacobian
+columns dyhat_t/dD_ij = x_tj e_i and none in u)
+
 so that ||e(z)||^2 = R(z) exactly, with (u, h, yhat) from the true forward pass. Each iteration
 linearizes e around z (Jacobian J from forward sensitivities: the recursion
 du_t = dW h_{t-1} + dV x_t + db + W dh_{t-1}, dh_t = sigma'(u_t) du_t run forward in time,
@@ -25,10 +28,11 @@ iterations, the ADMM being there for non-smooth or non-convex regularizers (l1, 
 integer constraints). R's regularization is a smooth squared L2 norm, so it simply becomes rows
 of the least-squares problem and no inner ADMM is needed.
 
-**Size limit and linear solver.** With P = r^2 + r n + r + m r + m parameters the Jacobian
-has T (m + r) rows (the l6 rows are those of u) and P columns: at the paper's T = 500
-synthetic size (r = 100, n = 80, m = 30, T = 450) that is 58,500 x 21,130, about 10 GB, and
-J^T J alone is 3.6 GB. So two linear solvers are built in (``linear_solver``):
+**Size limit and linear solver.** With P = r^2 + r n + r + m r + m parameters (+ m n with a
+skip connection) the Jacobian has T (m + r) rows (the l6 rows are those of u) and P columns:
+at the paper's T = 500 synthetic size (r = 100, n = 80, m = 30, T = 450) that is
+58,500 x 21,130, about 10 GB, and J^T J alone is 3.6 GB. So two linear solvers are built
+in (``linear_solver``):
 
 * ``"dense"``: forward sensitivities for all P directions at once, J^T J formed and factored
   (Cholesky). Exact, fast for small models (the T = 10 set: P = 55; the S&P set with r = 20:
@@ -45,8 +49,11 @@ Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import register_solver
 from .alm_bcd.blocks import spd_solve
@@ -72,7 +79,8 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
     U, H : ndarray of shape (T, r)
         The forward pass of ``weights``.
     D : ndarray of shape (P, K)
-        K directions in the flat parameter order of :func:`~skalm.solvers.gradient.flatten`.
+        K directions in the flat parameter order of :func:`~skalm.solvers.gradient.flatten`
+        (including the skip weights last when ``weights`` has them).
 
     Returns
     -------
@@ -82,8 +90,7 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
         dyhat_t/dz . D
     """
     W, A = weights.W, weights.A
-    K = D.shape[1]
-    dW, dV, db, dA, dc = (a.reshape(a.shape[:-1] + (K,)) for a in _split(D, weights))
+    dW, dV, db, dA, dc, *dD = _split(D, weights)
     Hprev = layout.shift_down(H)
     # Direct part (no recurrence): dW h_{t-1} + dV x_t + db for every row, as two GEMMs.
     dU = np.tensordot(Hprev, dW, axes=([1], [1]))
@@ -99,6 +106,8 @@ def forward_sensitivities(weights, X, layout, activation, U, H, D):
     dY = np.einsum("ar,trk->tak", A, dH, optimize=True)
     dY += np.tensordot(H, dA, axes=([1], [1]))
     dY += dc
+    if dD:  # skip weights: yhat_t also moves by dD x_t, u does not
+        dY += np.tensordot(X, dD[0], axes=([1], [1]))
     return dU, dY
 
 
@@ -114,12 +123,11 @@ def _split(D, like):
 
 def _penalty_diagonal(weights, lambdas):
     """diag of the regularization rows' J^T J: lambda_i for each parameter, flat order."""
-    W, V, b, A, c = weights
     l1, l2, l3, l4, l5, _ = lambdas
+    block_lambdas = [l2, l3, l4, l1, l5, l1]  # W, V, b, A, c, D (when present)
     return np.concatenate(
-        [np.full(W.size, l2), np.full(V.size, l3), np.full(b.size, l4), np.full(A.size, l1),
-         np.full(c.size, l5)]
-    ).astype(W.dtype)
+        [np.full(a.size, lam) for a, lam in zip(weights, block_lambdas)]
+    ).astype(weights.W.dtype)
 
 
 class GaussNewtonSystem:
@@ -188,6 +196,13 @@ class _GaussNewtonSolver(Solver):
     """Shared settings, size check and driver of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
+    _parameter_constraints = {
+        **Solver._parameter_constraints,
+        "linear_solver": [StrOptions({"auto", "dense", "cg"})],
+        "max_dense_mb": [Interval(Real, 0, None, closed="neither")],
+        "cg_tol": [Interval(Real, 0, None, closed="left")],
+        "cg_max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def _use_dense(self, problem, weights):
         r, n = weights.V.shape
@@ -223,7 +238,8 @@ class _GaussNewtonSolver(Solver):
             )
             with np.errstate(all="ignore"):
                 self._run(problem, activation, like, dense, monitor)
-            return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
+            return monitor.result(extras={"linear_solver": "dense" if dense else "cg",
+                                          "own_loss": monitor.history.final("train_loss")},
                                   stacklevel=3)
 
     def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
@@ -270,6 +286,10 @@ class NAILS(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nails"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "max_line_search": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
@@ -340,6 +360,11 @@ class NAILM(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nailm"
+    _parameter_constraints = {
+        **_GaussNewtonSolver._parameter_constraints,
+        "damping": [Interval(Real, 0, None, closed="neither")],
+        "max_trials": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
                  linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
@@ -363,7 +388,7 @@ class NAILM(_GaussNewtonSolver):
             system = GaussNewtonSystem(weights, problem, activation, fp, dense)
             g = flatten(fp.grad)
             x = flatten(weights)
-            new = None
+            new, overflowed = None, 0
             for trials in range(1, int(self.max_trials) + 1):
                 d = system.solve(lam, self.cg_tol, self.cg_max_iter)
                 # R - ||e + J d||^2 (exact even for a truncated CG step)
@@ -371,6 +396,7 @@ class NAILM(_GaussNewtonSolver):
                 cand = unflatten(x + d, weights)
                 cfp = evaluate_with_gradient(cand, problem, activation)
                 rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
+                overflowed += not np.isfinite(cfp.objective)
                 if np.isfinite(cfp.objective) and rho > 1e-4:
                     new = cand, cfp, lam
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
@@ -378,6 +404,13 @@ class NAILM(_GaussNewtonSolver):
                     break
                 lam *= nu
                 nu *= 2.0
+            if new is None and overflowed == trials:
+                # Not stationarity: no trial could even be evaluated (data near overflow).
+                monitor.diverge(
+                    f"every one of {trials} trial steps had a non-finite objective R; "
+                    "scale X and y"
+                )
+                return
             if new is None:
                 monitor.stop(
                     f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "

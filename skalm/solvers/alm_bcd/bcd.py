@@ -1,7 +1,8 @@
 """One BCD sweep (Algorithm 3.2), its stationarity certificate, and the augmented Lagrangian.
 
 ``s`` = (weights, H, U) with time-major H, U of shape (T, r). Multipliers Xi (for C1) and Zeta
-(for C2) have the same shape.
+(for C2) have the same shape. With a skip connection the weights also hold D
+(yhat_t = A h_t + D x_t + c); it enters L only through the loss and its penalty l1 ||D||^2.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...model import mse_loss, penalty
+from ...model import mse_loss, penalty, predict_outputs
 from .blocks import h_block, preactivation, u_block, z_block
 
 __all__ = [
@@ -47,7 +48,9 @@ def feasibility(C1, C2):
 def augmented_lagrangian(problem, s, Xi, Zeta, gamma, activation, C=None):
     """L(s; xi, zeta, gamma) of eq. (3.1)."""
     C1, C2 = constraints(problem, s, activation) if C is None else C
-    R = mse_loss(s.weights, s.H, problem.Y) + penalty(s.weights, s.U, problem.lambdas)
+    R = mse_loss(s.weights, s.H, problem.Y, problem.X) + penalty(
+        s.weights, s.U, problem.lambdas
+    )
     return (
         R
         + float(np.vdot(Xi, C1))
@@ -59,19 +62,21 @@ def augmented_lagrangian(problem, s, Xi, Zeta, gamma, activation, C=None):
 def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
     """Gradients of L with respect to z (as an RNNWeights of arrays) and to h.
 
-    With E1 = xi + gamma C1, E2 = zeta + gamma C2 and residuals R_t = A h_t + c - y_t:
+    With E1 = xi + gamma C1, E2 = zeta + gamma C2 and residuals R_t = A h_t + c - y_t
+    (+ D x_t with a skip connection):
     grad_W = 2 l2 W - E1^T Hprev, grad_V = 2 l3 V - E1^T X, grad_b = 2 l4 b - sum_t E1_t,
     grad_A = (2/T) R^T H + 2 l1 A, grad_c = (2/T) sum_t R_t + 2 l5 c,
-    grad_h_t = (2/T) A^T R_t + E2_t - W^T E1_{t+1} (the last term only inside a sequence).
+    grad_h_t = (2/T) A^T R_t + E2_t - W^T E1_{t+1} (the last term only inside a sequence),
+    and with a skip connection grad_D = (2/T) R^T X + 2 l1 D, the sixth entry of the z part.
     """
-    W, V, b, A, c = s.weights
+    W, V, b, A, c = s.weights.W, s.weights.V, s.weights.b, s.weights.A, s.weights.c
     l1, l2, l3, l4, l5, _ = problem.lambdas
     layout = problem.layout
     T = s.H.shape[0]
     C1, C2 = constraints(problem, s, activation) if C is None else C
     E1 = Xi + gamma * C1
     E2 = Zeta + gamma * C2
-    Res = s.H @ A.T + c - problem.Y
+    Res = predict_outputs(s.weights, s.H, problem.X) - problem.Y
     # sum_t E1_t h_{t-1}^T without building the shifted H: E1 shifted up meets H unshifted.
     E1next = layout.shift_up(E1)
     gW = 2 * l2 * W - E1next.T @ s.H
@@ -82,7 +87,10 @@ def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
     gH = (2.0 / T) * (Res @ A)
     gH += E2
     gH -= E1next @ W
-    return (gW, gV, gb, gA, gc), gH
+    gz = (gW, gV, gb, gA, gc)
+    if s.weights.D is not None:
+        gz += ((2.0 / T) * (Res.T @ problem.X) + 2 * l1 * s.weights.D,)
+    return gz, gH
 
 
 def certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
@@ -100,7 +108,7 @@ def certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
 
 def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation):
     """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2)."""
-    weights = z_block(problem, s.H, s.U, Xi, gamma)
+    weights = z_block(problem, s.H, s.U, Xi, gamma, skip=s.weights.D is not None)
     XV = problem.X @ weights.V.T  # shared by the h- and u-blocks
     H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation, XV)
     U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV)

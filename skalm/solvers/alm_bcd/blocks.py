@@ -9,6 +9,12 @@ each is the same minimizer written with small dense matrices on time-major (T, .
 
 ``tests/test_blocks_vs_kronecker.py`` checks every block against a literal Kronecker
 implementation of the paper's formulas.
+
+With the optional skip connection (yhat_t = A h_t + D x_t + c, not in the paper) only the
+output side changes: the output ridge regression's design widens from [h_t, 1] to
+[h_t, x_t, 1] (D penalized with l1 like A, c with l5 as before), and the h-block's data term
+uses y_t - c - D x_t in place of y_t - c. The recurrent side, the u-block and the constraints
+do not involve D.
 """
 
 from __future__ import annotations
@@ -40,11 +46,15 @@ def _design(problem, H):
     return np.hstack([Hprev, problem.X, ones])
 
 
-def z_block(problem, H, U, Xi, gamma):
+def z_block(problem, H, U, Xi, gamma, skip=False):
     """Exact minimizer of L over z = (W, V, b, A, c) at fixed (h, u) (eq. 3.14).
 
     Theta = [W V b] solves (Z^T Z + (2/gamma) Lam_w) Theta^T = Z^T (U + Xi/gamma);
     [A c] solves (Ht^T Ht + T Lam_a) [A c]^T = Ht^T Y with Ht rows [h_t, 1].
+
+    With ``skip=True`` z also holds the skip weights D, and the output regression is
+    [A D c] from (Ht^T Ht + T Lam_a) [A D c]^T = Ht^T Y with Ht rows [h_t, x_t, 1] and
+    Lam_a = diag(l1 1_r, l1 1_n, l5).
     """
     l1, l2, l3, l4, l5, _ = problem.lambdas
     T, r = H.shape
@@ -60,14 +70,17 @@ def z_block(problem, H, U, Xi, gamma):
     V = np.ascontiguousarray(theta_T[r : r + n].T)
     b = theta_T[r + n].copy()
 
-    Ht = np.hstack([H, np.ones((T, 1), dtype=dtype)])
+    k = n if skip else 0  # columns of x_t in the output design
+    ones = np.ones((T, 1), dtype=dtype)
+    Ht = np.hstack([H, problem.X, ones] if skip else [H, ones])
     G2 = Ht.T @ Ht
-    lam_a = np.concatenate([np.full(r, l1), [l5]]).astype(dtype)
+    lam_a = np.concatenate([np.full(r + k, l1), [l5]]).astype(dtype)
     G2[np.diag_indices_from(G2)] += T * lam_a
-    ac_T = spd_solve(G2, Ht.T @ problem.Y)  # (r+1, m)
+    ac_T = spd_solve(G2, Ht.T @ problem.Y)  # (r+k+1, m)
     A = np.ascontiguousarray(ac_T[:r].T)
-    c = ac_T[r].copy()
-    return RNNWeights(W, V, b, A, c)
+    c = ac_T[r + k].copy()
+    D = np.ascontiguousarray(ac_T[r : r + k].T) if skip else None
+    return RNNWeights(W, V, b, A, c, D)
 
 
 def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
@@ -75,9 +88,10 @@ def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
 
     D1 h_t = gamma W^T (u_{t+1} + xi_{t+1}/gamma - V x_{t+1} - b) + gamma sigma(u_t) - zeta_t
              + (2/T) A^T (y_t - c)  for steps that feed a next step; D2 (no W^T W term) for the
-    last step of each sequence. ``XV`` = X V^T may be passed in to share it with the u-block.
+    last step of each sequence; y_t - c becomes y_t - c - D x_t with a skip connection.
+    ``XV`` = X V^T may be passed in to share it with the u-block.
     """
-    W, V, b, A, c = weights
+    W, V, b, A, c = weights.W, weights.V, weights.b, weights.A, weights.c
     T, r = U.shape
     layout = problem.layout
     twoT = 2.0 / T
@@ -96,7 +110,10 @@ def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
     rhs *= gamma
     rhs += gamma * activation.sigma(U)
     rhs -= Zeta
-    rhs += twoT * ((problem.Y - c) @ A)
+    target = problem.Y - c
+    if weights.D is not None:
+        target -= problem.X @ weights.D.T
+    rhs += twoT * (target @ A)
 
     # D1, D2 are symmetric, so row-wise solves are D^{-1} rhs^T. Solve every row with D1, then
     # redo the few last-of-sequence rows with D2: cheaper than splitting the matrix.

@@ -1,0 +1,146 @@
+"""Every solver setting is validated, with an error that names it.
+
+``ADMMiRNN(rho=0)`` used to end in a ZeroDivisionError and ``Adam(beta1=2)`` was accepted. Each
+solver class now declares ``_parameter_constraints``; :class:`~skalm.ElmanRNNRegressor` checks
+them (``Solver._validate_params``) before every fit, for a solver given by name or as an
+instance.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+
+from skalm import ElmanRNNRegressor
+from skalm.solvers import (
+    LBFGS,
+    NAILM,
+    NAILS,
+    SOLVERS,
+    ADMMiRNN,
+    Adam,
+    ALMBCDSolver,
+    ClippedGradientDescent,
+    GradientDescent,
+    MiniBatchSGD,
+    NesterovGradientDescent,
+)
+
+# (solver class, setting, invalid value): out of range, wrong type, or an unknown option.
+INVALID = [
+    (ADMMiRNN, "rho", 0),
+    (ADMMiRNN, "rho", -1.0),
+    (ADMMiRNN, "rho_growth", 0.5),
+    (ADMMiRNN, "max_rho", 0.0),
+    (ADMMiRNN, "mu", -1e-5),
+    (ADMMiRNN, "max_iter", 0),
+    (Adam, "beta1", 2),
+    (Adam, "beta1", 1.0),
+    (Adam, "beta2", -0.1),
+    (Adam, "epsilon", 0.0),
+    (Adam, "learning_rate", 0),
+    (Adam, "batch_size", 0),
+    (Adam, "batch_size", 2.5),
+    (GradientDescent, "learning_rate", -0.1),
+    (GradientDescent, "learning_rate", "fast"),
+    (GradientDescent, "tol", -1.0),
+    (GradientDescent, "n_iter_no_change", 0),
+    (GradientDescent, "verbose", "yes"),
+    (ClippedGradientDescent, "clip_norm", 0.0),
+    (NesterovGradientDescent, "momentum", 1.0),
+    (NesterovGradientDescent, "momentum", -0.5),
+    (MiniBatchSGD, "batch_size", 0),
+    (MiniBatchSGD, "batch_size", None),
+    (LBFGS, "memory", 0),
+    (LBFGS, "max_fun", 0),
+    (LBFGS, "gtol", -1e-6),
+    (LBFGS, "max_iter", 1.5),
+    (LBFGS, "blas_threads", 0),
+    (NAILS, "max_line_search", -1),
+    (NAILS, "linear_solver", "qr"),
+    (NAILS, "max_dense_mb", 0),
+    (NAILS, "cg_max_iter", 0),
+    (NAILS, "cg_tol", -1.0),
+    (NAILM, "damping", 0.0),
+    (NAILM, "max_trials", 0),
+    (ALMBCDSolver, "gamma0", 0.0),
+    (ALMBCDSolver, "eta1", 1.0),
+    (ALMBCDSolver, "eta3", 0.0),
+    (ALMBCDSolver, "eps0", -0.1),
+    (ALMBCDSolver, "eps_star", -1.0),
+    (ALMBCDSolver, "max_gamma", 0.0),
+    (ALMBCDSolver, "restart_bound", "auto"),
+    (ALMBCDSolver, "acceleration", "anderson"),
+    (ALMBCDSolver, "max_inner_iter", 0),
+]
+
+
+def _ids(case):
+    cls, name, value = case
+    return f"{cls.__name__}-{name}={value!r}"
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(20, 2))
+    return X, X[:, 0] - 0.5 * X[:, 1]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[_ids(c) for c in INVALID])
+def test_an_invalid_setting_is_an_error_naming_it(case):
+    cls, name, value = case
+    solver = cls(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter of {cls.__name__}"):
+        solver._validate_params()
+
+
+@pytest.mark.parametrize("case", INVALID[:: 5], ids=[_ids(c) for c in INVALID[:: 5]])
+def test_fit_checks_the_settings_of_a_solver_instance(case, data):
+    cls, name, value = case
+    est = ElmanRNNRegressor(n_hidden=2, solver=cls(**{name: value}))
+    with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
+        est.fit(*data)
+    assert not hasattr(est, "weights_")
+
+
+def test_admmirnn_rho_zero_is_no_longer_a_zero_division(data):
+    est = ElmanRNNRegressor(n_hidden=2, solver=ADMMiRNN(rho=0))
+    with pytest.raises(ValueError, match="'rho' parameter of ADMMiRNN"):
+        est.fit(*data)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_every_setting_of_every_registered_solver_has_a_constraint(name):
+    cls = SOLVERS[name]
+    settings = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    missing = [p for p in settings if p not in cls._parameter_constraints]
+    assert not missing, f"{cls.__name__} lacks constraints for {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_the_defaults_are_valid(name):
+    SOLVERS[name]()._validate_params()
+
+
+@pytest.mark.parametrize("solver", [
+    Adam(beta1=0.0, beta2=0.0, batch_size=None),
+    NesterovGradientDescent(momentum=0.0),
+    LBFGS(gtol=0.0, n_iter_no_change=None, blas_threads=None),
+    ADMMiRNN(rho_growth=1.0, rho=np.float32(3.0)),
+    NAILS(max_line_search=0, cg_tol=0.0),
+    ALMBCDSolver(eps_star=0.0, restart_bound=-1.0, acceleration=None),
+], ids=lambda s: type(s).__name__)
+def test_values_at_closed_ends_are_accepted(solver):
+    solver._validate_params()
+
+
+def test_a_solver_named_by_string_takes_the_estimators_caps_an_instance_its_own():
+    """The rule documented under ``max_iter``: by name, max_iter, tol and n_iter_no_change
+    come from the estimator (defaults 100, 1e-3, 10), not from the solver class (LBFGS: 500,
+    1e-4, 10; NAILS: 100, 1e-4, 5)."""
+    for name in ("lbfgs", "nails", "adam", "admmirnn"):
+        solver = ElmanRNNRegressor(solver=name)._make_solver()
+        assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (100, 1e-3, 10)
+    assert ElmanRNNRegressor(solver=LBFGS())._make_solver().max_iter == 500
+    assert ElmanRNNRegressor(solver=NAILS())._make_solver().n_iter_no_change == 5
