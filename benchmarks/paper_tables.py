@@ -303,7 +303,9 @@ def report(results_dir, out_md):
              "TrainErr / TestErr over the repetitions (n = number of runs). "
              "'div k': k runs in which the solver reported divergence ("
              "a non-finite iterate or an exploding objective; their errors are those of the "
-             "last finite iterate and are in the mean when finite).", ""]
+             "last finite iterate and are in the mean when finite). Learning rates: tuned "
+             "per initialization where the tuning table below has an entry for it, otherwise "
+             f"the rate tuned at {DEFAULT_INIT} is reused.", ""]
     for name in ["t10", "sp500", "t500"]:
         drecs = [r for r in recs if r["dataset"] == name]
         if not drecs:
@@ -331,6 +333,12 @@ def report(results_dir, out_md):
                     cells.append(cell)
                 lines.append(f"| {row if what == 'TrainErr' else ''} | {what} | "
                              + " | ".join(cells) + " |")
+        commits = {}
+        for r in drecs:
+            commits.setdefault(r.get("commit", "?"), []).append(r["row"])
+        lines += ["", "Runs per recorded commit: " + "; ".join(
+            f"{c}: {len(v)} ({', '.join(sorted(set(v), key=ALL_ROWS.index))})"
+            for c, v in sorted(commits.items(), key=lambda kv: -len(kv[1]))) + "."]
         lines += ["", f"Cost at {DEFAULT_INIT} (means over the repetitions; CPU seconds by "
                   "time.process_time, one BLAS thread):", "",
                   "| solver | lr | runs | iterations | BCD sweeps / gradient steps | "
