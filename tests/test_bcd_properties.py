@@ -39,6 +39,7 @@ from skalm.solvers.alm_bcd import (
     z_block,
 )
 from skalm.solvers.base import Problem
+from _cases import alm_case
 
 ACTIVATIONS = {
     "relu": ReLU,
@@ -47,24 +48,6 @@ ACTIVATIONS = {
     "tanh": Tanh,
 }
 LAYOUTS = {"one_sequence": None, "two_sequences": [0, 5]}
-
-
-def _random_case(seed, starts=None, T=9, r=3, n=2, m=2):
-    """Random non-feasible point, random lambdas, nonzero multipliers, gamma != 1."""
-    rng = np.random.RandomState(seed)
-    X = rng.uniform(-1, 1, (T, n))
-    Y = rng.standard_normal((T, m))
-    lam = Lambdas(*rng.uniform(0.02, 0.3, 5), 1e-3)
-    prob = Problem(X, Y, lam, SequenceLayout.from_starts(T, starts))
-    weights = RNNWeights(
-        0.5 * rng.standard_normal((r, r)), rng.standard_normal((r, n)),
-        0.3 * rng.standard_normal(r), rng.standard_normal((m, r)), 0.3 * rng.standard_normal(m),
-    )
-    s = ALMPoint(weights, rng.standard_normal((T, r)), rng.standard_normal((T, r)))
-    Xi = 0.3 * rng.standard_normal((T, r))
-    Zeta = 0.3 * rng.standard_normal((T, r))
-    gamma = float(rng.uniform(1.5, 4.0))
-    return prob, s, Xi, Zeta, gamma
 
 
 def _norm(arrays):
@@ -83,7 +66,7 @@ def test_z_and_h_blocks_zero_their_gradients(name, seed, layout):
     """||grad_z L|| after z_block and ||grad_h L|| after h_block are <= 1e-10 times their
     values before the block (which are O(1) at these random points)."""
     act = ACTIVATIONS[name]()  # neither block nor the gradients need solve_u
-    prob, s, Xi, Zeta, gamma = _random_case(seed, LAYOUTS[layout])
+    prob, s, Xi, Zeta, gamma = alm_case(seed, LAYOUTS[layout])
     gz0, gh0 = gradients(prob, s, Xi, Zeta, gamma, act)
     assert _norm(gz0) > 0.1 and _norm([gh0]) > 0.1
 
@@ -116,7 +99,7 @@ def test_gradients_match_central_differences(name, seed, layout):
     over the step is ~1e-11).
     """
     act = ACTIVATIONS[name]()
-    prob, s, Xi, Zeta, gamma = _random_case(seed, LAYOUTS[layout])
+    prob, s, Xi, Zeta, gamma = alm_case(seed, LAYOUTS[layout])
     gz, gH = gradients(prob, s, Xi, Zeta, gamma, act)
     step = 1e-4
 
@@ -178,7 +161,7 @@ def _check_monotone_sweeps(prob, s, Xi, Zeta, gamma, mu, act, n_sweeps):
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_lagrangian_decreases_block_by_block(name, seed, layout):
     act = ACTIVATIONS[name]()
-    prob, s, Xi, Zeta, gamma = _random_case(seed, LAYOUTS[layout])
+    prob, s, Xi, Zeta, gamma = alm_case(seed, LAYOUTS[layout])
     _, du = _check_monotone_sweeps(prob, s, Xi, Zeta, gamma, 0.05, act, n_sweeps=15)
     assert du > 0  # the u-block did real work
 

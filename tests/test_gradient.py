@@ -10,9 +10,9 @@
 import numpy as np
 import pytest
 
+from _cases import EPS, LAMBDAS, LAYOUTS, T, central_differences, gradient_point
 from skalm.activations import ACTIVATIONS, get_activation
-from skalm.model import Lambdas, SequenceLayout, forward, init_weights, objective
-from skalm.solvers import Problem
+from skalm.model import forward, init_weights, objective
 from skalm.solvers.bptt import window_value_and_gradient
 from skalm.solvers.gradient import (
     evaluate_with_gradient,
@@ -22,43 +22,12 @@ from skalm.solvers.gradient import (
 )
 from skalm.solvers.nails import GaussNewtonSystem, forward_sensitivities
 
-T, N, M, R_HIDDEN = 12, 3, 2, 4
-LAMBDAS = Lambdas(0.11, 0.07, 0.05, 0.13, 0.03, 0.02)
-LAYOUTS = {"one sequence": None, "three sequences": [0, 4, 9]}
-EPS = 1e-6
-
-
-def _point(activation, starts, seed):
-    """A random problem and weights whose pre-activations stay at least 0.05 from 0 (the kink
-    of relu, leaky_relu and elu), so central differences with step 1e-6 never straddle it."""
-    rng = np.random.RandomState(seed)
-    layout = SequenceLayout.from_starts(T, starts)
-    for _ in range(200):
-        X = rng.standard_normal((T, N))
-        Y = rng.standard_normal((T, M))
-        w = init_weights(R_HIDDEN, N, M, scale=0.6, random_state=rng)
-        w = w._replace(b=0.3 * rng.standard_normal(R_HIDDEN), c=rng.standard_normal(M))
-        U, _ = forward(w, X, activation, layout)
-        if np.min(np.abs(U)) > 0.05:
-            return Problem(X, Y, LAMBDAS, layout), w
-    raise AssertionError("no point away from the kinks found")  # pragma: no cover
-
-
-def _central_differences(f, x):
-    g = np.empty_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = EPS
-        g[i] = (f(x + e) - f(x - e)) / (2 * EPS)
-    return g
-
-
 @pytest.mark.parametrize("starts", LAYOUTS.values(), ids=LAYOUTS.keys())
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_bptt_gradient_matches_central_differences(name, starts):
     activation = get_activation(name)
     for seed in range(3):
-        problem, w = _point(activation, starts, seed)
+        problem, w = gradient_point(activation, starts, seed)
         R, grad = objective_and_gradient(w, problem, activation)
         assert R == pytest.approx(
             objective(w, problem.X, problem.Y, activation, LAMBDAS, problem.layout), rel=1e-12
@@ -68,7 +37,7 @@ def test_bptt_gradient_matches_central_differences(name, starts):
             return objective(unflatten(x, w), problem.X, problem.Y, activation, LAMBDAS,
                              problem.layout)
 
-        fd = _central_differences(f, flatten(w))
+        fd = central_differences(f, flatten(w))
         g = flatten(grad)
         # Central differences are accurate to ~1e-9 here; an error in one block or a missing
         # reset at a sequence start changes entries at the 1e-2 level.
@@ -77,14 +46,14 @@ def test_bptt_gradient_matches_central_differences(name, starts):
 
 def test_elu_with_other_alpha_and_leaky_slope():
     for activation in (get_activation("elu", alpha=0.5), get_activation("leaky_relu", slope=0.2)):
-        problem, w = _point(activation, [0, 7], seed=5)
+        problem, w = gradient_point(activation, [0, 7], seed=5)
         _, grad = objective_and_gradient(w, problem, activation)
 
         def f(x):
             return objective(unflatten(x, w), problem.X, problem.Y, activation, LAMBDAS,
                              problem.layout)
 
-        np.testing.assert_allclose(flatten(grad), _central_differences(f, flatten(w)),
+        np.testing.assert_allclose(flatten(grad), central_differences(f, flatten(w)),
                                    rtol=1e-6, atol=1e-7)
 
 
@@ -107,7 +76,7 @@ def test_window_estimates_average_to_R_and_its_gradient(starts):
     mean of their gradients is grad R (the estimate is unbiased, gradient through the prefix
     rows included)."""
     activation = get_activation("tanh")
-    problem, w = _point(activation, starts, seed=1)
+    problem, w = gradient_point(activation, starts, seed=1)
     full = evaluate_with_gradient(w, problem, activation)
     parts = [window_value_and_gradient(w, problem, activation, a, a + 3) for a in range(0, T, 3)]
     assert np.mean([p.objective for p in parts]) == pytest.approx(full.objective, rel=1e-12)
@@ -118,7 +87,7 @@ def test_window_estimates_average_to_R_and_its_gradient(starts):
 @pytest.mark.parametrize("name", ["tanh", "elu", "relu"])
 def test_forward_sensitivities_match_central_differences(name):
     activation = get_activation(name)
-    problem, w = _point(activation, [0, 5], seed=2)
+    problem, w = gradient_point(activation, [0, 5], seed=2)
     fp = evaluate_with_gradient(w, problem, activation)
     x = flatten(w)
     D = np.random.RandomState(0).standard_normal((x.size, 3))
@@ -137,7 +106,7 @@ def test_forward_sensitivities_match_central_differences(name):
 
 def test_dense_gauss_newton_matrix_equals_matrix_free_products():
     activation = get_activation("tanh")
-    problem, w = _point(activation, [0, 6], seed=3)
+    problem, w = gradient_point(activation, [0, 6], seed=3)
     fp = evaluate_with_gradient(w, problem, activation)
     dense = GaussNewtonSystem(w, problem, activation, fp, dense=True)
     free = GaussNewtonSystem(w, problem, activation, fp, dense=False)

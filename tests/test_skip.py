@@ -26,12 +26,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
+from _cases import (
+    EPS, LAMBDAS, LAYOUTS, M, N, R_HIDDEN, T, alm_case, central_differences, gradient_point,
+)
 from skalm import ElmanRNNRegressor
 from skalm.activations import ACTIVATIONS, get_activation
 from skalm.model import (
-    Lambdas,
-    RNNWeights,
-    SequenceLayout,
     forward,
     init_weights,
     mse_loss,
@@ -39,9 +39,7 @@ from skalm.model import (
     penalty,
     predict_outputs,
 )
-from skalm.solvers import Problem
 from skalm.solvers.alm_bcd import (
-    ALMPoint,
     augmented_lagrangian,
     certificate,
     gradients,
@@ -57,12 +55,6 @@ from skalm.solvers.gradient import (
 )
 from skalm.solvers.nails import GaussNewtonSystem, forward_sensitivities
 
-T, N, M, R_HIDDEN = 12, 3, 2, 4
-LAMBDAS = Lambdas(0.11, 0.07, 0.05, 0.13, 0.03, 0.02)
-LAYOUTS = {"one sequence": None, "three sequences": [0, 4, 9]}
-EPS = 1e-6
-
-
 def _hand_forward(weights, X, activation, starts=()):
     """The recurrence written out step by step (h reset to 0 at each start)."""
     W, V, b = weights.W, weights.V, weights.b
@@ -76,32 +68,6 @@ def _hand_forward(weights, X, activation, starts=()):
         U.append(u)
         H.append(h)
     return np.array(U), np.array(H)
-
-
-def _point(activation, starts, seed):
-    """Random problem and weights with random skip weights D; the pre-activations stay at
-    least 0.05 from 0 (the kinks), so central differences with step 1e-6 never straddle one."""
-    rng = np.random.RandomState(seed)
-    layout = SequenceLayout.from_starts(T, starts)
-    for _ in range(200):
-        X = rng.standard_normal((T, N))
-        Y = rng.standard_normal((T, M))
-        w = init_weights(R_HIDDEN, N, M, scale=0.6, random_state=rng, skip_connection=True)
-        w = w._replace(b=0.3 * rng.standard_normal(R_HIDDEN), c=rng.standard_normal(M),
-                       D=rng.standard_normal((M, N)))
-        U, _ = forward(w, X, activation, layout)
-        if np.min(np.abs(U)) > 0.05:
-            return Problem(X, Y, LAMBDAS, layout), w
-    raise AssertionError("no point away from the kinks found")  # pragma: no cover
-
-
-def _central_differences(f, x, step=EPS):
-    g = np.empty_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = step
-        g[i] = (f(x + e) - f(x - e)) / (2 * step)
-    return g
 
 
 # ------------------------------------------------------------------------------------------
@@ -140,7 +106,7 @@ def test_weights_iterate_over_the_blocks_present():
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_objective_with_skip_matches_a_hand_written_sum(name, starts):
     activation = get_activation(name)
-    problem, w = _point(activation, starts, seed=0)
+    problem, w = gradient_point(activation, starts, seed=0, skip=True)
     U, H = _hand_forward(w, problem.X, activation, set(starts or [0]))
     loss = sum(
         float(np.sum((problem.Y[t] - w.A @ H[t] - w.D @ problem.X[t] - w.c) ** 2))
@@ -156,7 +122,7 @@ def test_objective_with_skip_matches_a_hand_written_sum(name, starts):
 
 
 def test_outputs_need_x_when_there_is_a_skip_connection():
-    _, w = _point(get_activation("tanh"), None, seed=0)
+    _, w = gradient_point(get_activation("tanh"), None, seed=0, skip=True)
     with pytest.raises(ValueError, match="X is required"):
         predict_outputs(w, np.zeros((T, R_HIDDEN)))
 
@@ -166,7 +132,7 @@ def test_outputs_need_x_when_there_is_a_skip_connection():
 def test_bptt_gradient_with_skip_matches_central_differences(name, starts):
     activation = get_activation(name)
     for seed in range(3):
-        problem, w = _point(activation, starts, seed)
+        problem, w = gradient_point(activation, starts, seed, skip=True)
         _, grad = objective_and_gradient(w, problem, activation)
         assert grad.D is not None and grad.D.shape == (M, N)
 
@@ -174,7 +140,7 @@ def test_bptt_gradient_with_skip_matches_central_differences(name, starts):
             return objective(unflatten(x, w), problem.X, problem.Y, activation, LAMBDAS,
                              problem.layout)
 
-        fd = _central_differences(f, flatten(w))
+        fd = central_differences(f, flatten(w))
         # Central differences are accurate to ~1e-9 here (as in tests/test_gradient.py); a
         # missing D term or a wrong penalty weight changes entries at the 1e-2 level.
         np.testing.assert_allclose(flatten(grad), fd, rtol=1e-6, atol=1e-7)
@@ -184,7 +150,7 @@ def test_bptt_gradient_with_skip_matches_central_differences(name, starts):
 def test_forward_sensitivities_with_skip_match_central_differences(name):
     """The NAILS Jacobian columns, D's included, against differences of the outputs."""
     activation = get_activation(name)
-    problem, w = _point(activation, [0, 5], seed=2)
+    problem, w = gradient_point(activation, [0, 5], seed=2, skip=True)
     fp = evaluate_with_gradient(w, problem, activation)
     x = flatten(w)
     rng = np.random.RandomState(0)
@@ -208,7 +174,7 @@ def test_forward_sensitivities_with_skip_match_central_differences(name):
 
 def test_dense_gauss_newton_with_skip_equals_matrix_free_products():
     activation = get_activation("tanh")
-    problem, w = _point(activation, [0, 6], seed=3)
+    problem, w = gradient_point(activation, [0, 6], seed=3, skip=True)
     fp = evaluate_with_gradient(w, problem, activation)
     dense = GaussNewtonSystem(w, problem, activation, fp, dense=True)
     free = GaussNewtonSystem(w, problem, activation, fp, dense=False)
@@ -224,25 +190,6 @@ def test_dense_gauss_newton_with_skip_equals_matrix_free_products():
 # ------------------------------------------------------------------------------------------
 # (2), (3) ALM-BCD blocks with D
 # ------------------------------------------------------------------------------------------
-
-
-def _alm_case(seed, starts=None, Tn=9, r=3, n=2, m=2):
-    """Random non-feasible point with skip weights, random lambdas, multipliers, gamma."""
-    rng = np.random.RandomState(seed)
-    X = rng.uniform(-1, 1, (Tn, n))
-    Y = rng.standard_normal((Tn, m))
-    lam = Lambdas(*rng.uniform(0.02, 0.3, 5), 1e-3)
-    prob = Problem(X, Y, lam, SequenceLayout.from_starts(Tn, starts))
-    weights = RNNWeights(
-        0.5 * rng.standard_normal((r, r)), rng.standard_normal((r, n)),
-        0.3 * rng.standard_normal(r), rng.standard_normal((m, r)), 0.3 * rng.standard_normal(m),
-        rng.standard_normal((m, n)),
-    )
-    s = ALMPoint(weights, rng.standard_normal((Tn, r)), rng.standard_normal((Tn, r)))
-    Xi = 0.3 * rng.standard_normal((Tn, r))
-    Zeta = 0.3 * rng.standard_normal((Tn, r))
-    gamma = float(rng.uniform(1.5, 4.0))
-    return prob, s, Xi, Zeta, gamma
 
 
 ALM_ACTIVATIONS = ["relu", "leaky_relu", "elu", "tanh"]
@@ -272,7 +219,7 @@ def _fd_output_gradient(prob, s, Xi, Zeta, gamma, act, step=1e-4):
 @pytest.mark.parametrize("name", ALM_ACTIVATIONS)
 def test_z_block_with_skip_is_the_ridge_regression_on_h_x_1(name, seed):
     act = get_activation(name)
-    prob, s, Xi, Zeta, gamma = _alm_case(seed, [0, 5] if seed == 2 else None)
+    prob, s, Xi, Zeta, gamma = alm_case(seed, [0, 5] if seed == 2 else None, skip=True)
     Tn, r = s.H.shape
     n = prob.X.shape[1]
     l1, l5 = prob.lambdas.l1, prob.lambdas.l5
@@ -313,7 +260,7 @@ def test_h_block_with_skip_zeroes_the_gradient_in_h(name, seed, layout):
     exact, and they vanish at the h-block's answer (which the model without D does not
     give)."""
     act = get_activation(name)
-    prob, s, Xi, Zeta, gamma = _alm_case(seed, layout)
+    prob, s, Xi, Zeta, gamma = alm_case(seed, layout, skip=True)
     s = s._replace(weights=z_block(prob, s.H, s.U, Xi, gamma, skip=True))
     step = 1e-4
 
@@ -342,7 +289,7 @@ def test_alm_gradients_and_kappa_include_D(name):
     """gradients() (grad_D included) against central differences of L, and kappa equal to
     the norm of the differences."""
     act = get_activation(name)
-    prob, s, Xi, Zeta, gamma = _alm_case(3, [0, 4])
+    prob, s, Xi, Zeta, gamma = alm_case(3, [0, 4], skip=True)
     gz, gH = gradients(prob, s, Xi, Zeta, gamma, act)
     assert len(gz) == 6
     fd = _fd_output_gradient(prob, s, Xi, Zeta, gamma, act)
@@ -424,7 +371,7 @@ def test_without_skip_the_same_linear_target_is_not_fitted():
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_zero_skip_weights_change_nothing(name):
     activation = get_activation(name)
-    problem, w = _point(activation, [0, 7], seed=4)
+    problem, w = gradient_point(activation, [0, 7], seed=4, skip=True)
     plain = w._replace(D=None)
     zero = w._replace(D=np.zeros((M, N)))
     U0, H0 = forward(plain, problem.X, activation, problem.layout)
