@@ -356,7 +356,7 @@ def penalty(weights, U, lambdas):
     l1, l2, l3, l4, l5, l6 = lambdas
     sq = lambda a: float(np.vdot(a, a))  # noqa: E731
     P = l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c) + l6 * sq(U)
-    return P if weights.D is None else P + skip_penalty(weights, lambdas)
+    return P + skip_penalty(weights, lambdas)
 
 
 def objective(weights, X, Y, activation, lambdas, layout=None):

@@ -153,10 +153,11 @@ class SolverResult:
         True when the run was stopped because an iterate became non-finite or absurdly
         large; ``weights`` are then the last finite ones.
     extras : dict
-        Solver-specific values. Every registered solver sets ``extras["own_loss"]``: the
+        Solver-specific values. Every registered solver has ``extras["own_loss"]``: the
         training loss by the solver's own reckoning at its final state. For the solvers that
         iterate on the weights alone (``gd`` ... ``lbfgs``, ``nails``, ``nailm``) it is the
-        forward-pass loss of the last recorded iterate; for the constrained ones
+        forward-pass loss of the last recorded iterate (the default of
+        :meth:`~skalm.solvers.monitor.IterationMonitor.result`); for the constrained ones
         (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
         :math:`h`, which a forward pass of the weights need not reproduce.
         :func:`skalm.solvers.safety.check_forward_pass` compares it with the forward pass.

@@ -249,7 +249,7 @@ class FirstOrderSolver(Solver):
                     objective=fp.objective, h_last=fp.H[-1],
                 ):
                     break
-        return monitor.result(extras={"own_loss": monitor.history.final("train_loss")})
+        return monitor.result()
 
 
 @register_solver
@@ -537,5 +537,4 @@ class LBFGS(Solver):
                 monitor.stop(f"L-BFGS-B converged: {res.message}")
             elif monitor.n_iter < int(self.max_iter):
                 monitor.stop(f"L-BFGS-B stopped: {res.message}", converged=False)
-        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev),
-                                      "own_loss": monitor.history.final("train_loss")})
+        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev)})

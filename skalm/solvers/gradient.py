@@ -160,10 +160,8 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
     sq = lambda a: float(np.vdot(a, a))  # noqa: E731
     objective = (
         loss + l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c)
-        + 0.5 * float(np.vdot(G_pre, U))
+        + 0.5 * float(np.vdot(G_pre, U)) + skip_penalty(weights, lambdas)
     )
-    if weights.D is not None:
-        objective += skip_penalty(weights, lambdas)
     grad = backprop(weights, X, layout, activation, U, H, G_out, G_pre)
     grad = _add(grad, weight_penalty_gradient(weights, lambdas))
     return ForwardPass(loss, objective, grad, U, H)

@@ -145,6 +145,10 @@ class IterationMonitor:
         loss (with validation data) or else the lowest training objective R of the true
         forward pass. The last iterate is not always that one: an ALM iterate fits its
         auxiliary h, and its weights run forward can be worse than an earlier iterate's.
+
+        ``extras["own_loss"]`` defaults to the training loss of the last recorded iterate:
+        the solver's own loss for every solver that iterates on the weights alone. The
+        constrained solvers pass their own (the loss with their auxiliary h).
         """
         if not self.message:
             self.message = f"{self.name} reached max_iter={self.max_iter} iterations."
@@ -158,5 +162,5 @@ class IterationMonitor:
         return SolverResult(
             weights=weights, history=self.history.as_dict(), n_iter=self.n_iter,
             converged=self.converged, message=self.message, diverged=self.diverged,
-            extras=dict(extras or {}),
+            extras={"own_loss": self.history.final("train_loss"), **(extras or {})},
         )

@@ -238,8 +238,7 @@ class _GaussNewtonSolver(Solver):
             )
             with np.errstate(all="ignore"):
                 self._run(problem, activation, like, dense, monitor)
-            return monitor.result(extras={"linear_solver": "dense" if dense else "cg",
-                                          "own_loss": monitor.history.final("train_loss")},
+            return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
                                   stacklevel=3)
 
     def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
