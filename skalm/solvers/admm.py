@@ -48,7 +48,7 @@ multiplier step with a fixed penalty; ALM-BCD runs the inner BCD to a tolerance 
 penalty.
 
 With a skip connection (yhat_t = A h_t + D x_t + c) the output-layer update is the ridge
-regression of :func:`~skalm.solvers.alm_bcd.blocks.z_block` on [h_t, x_t, 1], giving (A, D, c)
+regression of :func:`~skalm.solvers.alm_bcd.blocks.output_block` on [h_t, x_t, 1], giving (A, D, c)
 together, and the h block uses y_t - c - D x_t.
 
 History: ``feasibility`` = FeasVio = max(||C1||, ||C2||); ``kappa`` = ALM-BCD's certificate
@@ -68,7 +68,7 @@ from sklearn.utils._param_validation import Interval
 from ..model import forward
 from . import register_solver
 from .alm_bcd.bcd import ALMPoint, certificate, constraints, feasibility
-from .alm_bcd.blocks import h_block, u_block, z_block
+from .alm_bcd.blocks import h_block, output_block, u_block, z_block
 from .base import Solver, blas_limit
 from .bptt import FORWARD_PASS_PARAMS
 from .monitor import IterationMonitor
@@ -139,8 +139,8 @@ class ADMMiRNN(Solver):
         U_prev = U
         U, _ = u_block(problem, weights, H, U, Xi, Zeta, rho, mu, activation)
         H = h_block(problem, weights, U, Xi, Zeta, rho, activation)
-        out = z_block(problem, H, U, Xi, rho, skip=skip)  # only its output half, (A, c, D),
-        weights = weights._replace(A=out.A, c=out.c, D=out.D)  # is the block's update
+        A, c, D = output_block(problem, H, skip)
+        weights = weights._replace(A=A, c=c, D=D)
         return weights, H, U, U_prev
 
     def solve(self, problem, activation, weights0, random_state=None):

@@ -58,7 +58,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import get_solver_class
-from .alm_bcd.blocks import z_block
+from .alm_bcd.blocks import output_block
 
 __all__ = [
     "check_forward_pass",
@@ -120,9 +120,8 @@ def _spectral_safeguard(weights, problem, activation):
         _, _, _, U, H = problem.evaluate(shrunk, activation)
         if not (np.all(np.isfinite(H)) and np.all(np.isfinite(U))):
             return None, bound
-        # only its output half (A, D, c) is used
-        out = z_block(problem, H, U, np.zeros_like(U), 1.0, skip=weights.D is not None)
-    return shrunk._replace(A=out.A, c=out.c, D=out.D), bound
+        A, c, D = output_block(problem, H, skip=weights.D is not None)
+    return shrunk._replace(A=A, c=c, D=D), bound
 
 
 def _polish(start, problem, activation):

@@ -24,7 +24,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from ...model import RNNWeights
 
-__all__ = ["spd_solve", "z_block", "h_block", "u_block", "preactivation"]
+__all__ = ["spd_solve", "z_block", "output_block", "h_block", "u_block", "preactivation"]
 
 
 def spd_solve(G, B):
@@ -56,8 +56,8 @@ def z_block(problem, H, U, Xi, gamma, skip=False):
     [A D c] from (Ht^T Ht + T Lam_a) [A D c]^T = Ht^T Y with Ht rows [h_t, x_t, 1] and
     Lam_a = diag(l1 1_r, l1 1_n, l5).
     """
-    l1, l2, l3, l4, l5, _ = problem.lambdas
-    T, r = H.shape
+    _, l2, l3, l4, _, _ = problem.lambdas
+    r = H.shape[1]
     n = problem.X.shape[1]
     dtype = H.dtype
 
@@ -69,18 +69,30 @@ def z_block(problem, H, U, Xi, gamma, skip=False):
     W = np.ascontiguousarray(theta_T[:r].T)
     V = np.ascontiguousarray(theta_T[r : r + n].T)
     b = theta_T[r + n].copy()
+    A, c, D = output_block(problem, H, skip)
+    return RNNWeights(W, V, b, A, c, D)
 
-    k = n if skip else 0  # columns of x_t in the output design
-    ones = np.ones((T, 1), dtype=dtype)
+
+def output_block(problem, H, skip=False):
+    """The output half of :func:`z_block`: (A, c, D) minimizing L (and R) at fixed h.
+
+    The ridge regression of Y on the rows [h_t, 1] ([h_t, x_t, 1] with ``skip``; D is None
+    without). It depends on h alone, so ADMMiRNN's output update and the forward-pass
+    safeguard call it without solving for (W, V, b).
+    """
+    l1, _, _, _, l5, _ = problem.lambdas
+    T, r = H.shape
+    k = problem.X.shape[1] if skip else 0  # columns of x_t in the output design
+    ones = np.ones((T, 1), dtype=H.dtype)
     Ht = np.hstack([H, problem.X, ones] if skip else [H, ones])
     G2 = Ht.T @ Ht
-    lam_a = np.concatenate([np.full(r + k, l1), [l5]]).astype(dtype)
+    lam_a = np.concatenate([np.full(r + k, l1), [l5]]).astype(H.dtype)
     G2[np.diag_indices_from(G2)] += T * lam_a
     ac_T = spd_solve(G2, Ht.T @ problem.Y)  # (r+k+1, m)
     A = np.ascontiguousarray(ac_T[:r].T)
     c = ac_T[r + k].copy()
     D = np.ascontiguousarray(ac_T[r : r + k].T) if skip else None
-    return RNNWeights(W, V, b, A, c, D)
+    return A, c, D
 
 
 def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
