@@ -8,13 +8,14 @@ defaults are not weakened: on check_regressors_train's data (with the alpha=0.01
 sets) they reach a training R^2 of 0.99997 (relu), 0.99997 (leaky_relu), 0.99999 (elu) and
 0.99999 (tanh) -- see test_default_settings_fit_check_regressors_train_data in
 tests/test_estimator.py; the capped instances still reach 0.93, 0.93, 0.80 and 0.81 there
-(> 0.5), so no ``poor_score`` tag is needed. One more instance has the skip connection on.
+(> 0.5), so no ``poor_score`` tag is needed. One more instance has the skip connection on,
+and one is an RNNEnsembleRegressor of two such members.
 """
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skalm import ElmanRNNRegressor
+from skalm import ElmanRNNRegressor, RNNEnsembleRegressor
 from skalm.activations import ACTIVATIONS
 
 #: Checks every causal sequence model must fail, with the reason.
@@ -41,6 +42,10 @@ CHECK_INSTANCES = [
     # The optional input-to-output skip connection (one activation: it does not interact
     # with the activation's code paths).
     ElmanRNNRegressor(skip_connection=True, max_iter=10, max_inner_iter=10, random_state=0),
+    # The averaging meta-estimator, over two capped members.
+    RNNEnsembleRegressor(
+        ElmanRNNRegressor(max_iter=10, max_inner_iter=10), n_estimators=2, random_state=0
+    ),
 ]
 
 
