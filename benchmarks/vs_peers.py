@@ -34,7 +34,11 @@ of the training rows: fit rows [0, 316) -> validate [316, 383), and fit [0, 383)
   validation loss of every iterate is in ``history_["val_loss"]``, and L-BFGS is deterministic,
   so iterate k is what ``max_iter=k`` returns (``n_iter_no_change=None``);
 * ``alm-bcd`` (default extrapolated BCD) with the same uniform lambdas, ALM_BUDGETS outer x inner
-  sweeps (400 sweeps: about the time budget), fitted on the fit rows and scored on the window.
+  sweeps (400 sweeps: about the time budget), fitted on the fit rows and scored on the window;
+* each of the above without and with ``skip_connection`` (SKIPS);
+* then, averages (``RNNEnsembleRegressor``) of k in ENSEMBLES fits of the configuration the rule
+  below picks among the single fits, scored on the same windows; their work is k times the
+  member's, under the same budget.
 
 Score: mean validation loss over the two windows. Eligible: candidates within the work that fits
 the 3.8 s budget on a quiet machine (WORK_BUDGET: 500 L-BFGS iterations, 400 ALM-BCD sweeps; a
@@ -42,9 +46,14 @@ fixed budget, so that the load of a shared machine does not change the choice). 
 candidates within 1 % of the best score, the cheapest wins (lowest CPU seconds measured in the
 selection, scaled by 450 / fit rows). The winner is refitted on all 450 rows ``--repeats`` times
 (median wall and CPU seconds) and scored on the test rows. For context, not selected: L-BFGS on
-jax-sysid's objective (lambda = 0.1, 500 function evaluations, from the same start), and a
-diagnostic of the test error along the L-BFGS path of the selected penalty (labelled as such;
-read once, after the selection).
+jax-sysid's objective (lambda = 0.1, 500 function evaluations, from the same start), jax-sysid
+with and without its input-to-output feedthrough (the peer's counterpart of the skip connection),
+and a diagnostic of the test error along the L-BFGS path of the selected penalty (labelled as
+such; read once, after the selection).
+
+Over data draws: the same selection (smaller grid DRAW_GRID) rerun on each of DRAW_SEEDS, its
+winner refitted and scored, beside L-BFGS on jax-sysid's objective and jax-sysid itself (with and
+without feedthrough) on the same arrays: whether the comparison holds beyond one draw.
 
 Part ``sp500`` -- S&P volatility
 --------------------------------
@@ -74,7 +83,7 @@ from sklearn.model_selection import (GridSearchCV, ParameterGrid, TimeSeriesSpli
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, Timer, git_commit, quiet, sq_err  # noqa: E402
 
-from skalm import ElmanRNNRegressor  # noqa: E402
+from skalm import ElmanRNNRegressor, RNNEnsembleRegressor  # noqa: E402
 from skalm.datasets import load_sp500_volatility, make_elman_sequence  # noqa: E402
 from skalm.solvers import LBFGS  # noqa: E402
 
@@ -89,12 +98,15 @@ ALM_LAMBDAS = [0.1, 0.15, 0.2]
 ALM_BUDGETS = [(4, 100), (8, 50)]
 #: Without and with the input-to-output skip connection (issue 7, point 3).
 SKIPS = [False, True]
+#: Averages of k fits of the selected configuration (RNNEnsembleRegressor) also compete; an
+#: average of k L-BFGS fits of max_iter iterations is k * max_iter iterations of work.
+ENSEMBLES = [3, 5]
 #: What fits the 3.8 s budget on a quiet machine of this kind, one thread, at this size: about
 #: 500 L-BFGS iterations (~6-7 ms each, function evaluations included) or 400 ALM-BCD sweeps
 #: (~7 ms each plus the outer-iteration overhead; results/bench_sweep.txt). A fixed work budget
 #: keeps the selection independent of the load of a shared machine; the refit is timed.
 N_TRAIN, N_VAL = 450, 67
-WORK_BUDGET = {"lbfgs": 500, "alm-bcd": 400}
+WORK_BUDGET = {"lbfgs": 500, "alm-bcd": 400, "ensemble": 500}
 WINDOWS = [N_TRAIN - 2 * N_VAL, N_TRAIN - N_VAL]  # ends of the fit rows: 316, 383
 COMMON = dict(n_hidden=100, activation="relu", init="normal", init_scale=0.1, random_state=0,
               blas_threads=1)
@@ -234,14 +246,57 @@ def select_t500(X, Y, fh, quick=False, grid=None, log=True):
                          cost=float(np.mean(costs)), work=n_out * n_in))
         if log:
             out(f"  selection: {rows[-1]['label']:<40} val = {np.mean(vals):.3f}", fh)
+    winner = _pick(rows)
+    if g.get("ensembles", ENSEMBLES) and winner["kind"] != "ensemble":
+        rows += _ensemble_rows(X, Y, winner, g.get("ensembles", ENSEMBLES), fh, log)
+        winner = _pick(rows)
+    return winner, rows
+
+
+def _pick(rows):
+    """Among candidates within the work budget, the cheapest within 1 % of the best score."""
     for row in rows:
         row["score"] = float(np.mean(row["val"]))
         row["eligible"] = row["work"] <= WORK_BUDGET[row["kind"]]
     eligible = [r for r in rows if r["eligible"]] or rows
     best = min(r["score"] for r in eligible)
     near = [r for r in eligible if r["score"] <= 1.01 * best]
-    winner = min(near, key=lambda r: (r["cost"], r["score"]))
-    return winner, rows
+    return min(near, key=lambda r: (r["cost"], r["score"]))
+
+
+def make_estimator(row):
+    """The estimator of a selection row: an ElmanRNNRegressor, or an RNNEnsembleRegressor of
+    ``k`` members with the row's member settings (member seeds drawn from random_state=0)."""
+    if row["kind"] == "ensemble":
+        member = ElmanRNNRegressor(**COMMON, **row["params"])
+        return RNNEnsembleRegressor(member, n_estimators=row["k"], random_state=0)
+    return ElmanRNNRegressor(**COMMON, **row["params"])
+
+
+def _ensemble_rows(X, Y, base, ks, fh, log):
+    """Averages of k fits of the selected single configuration, scored on the same windows.
+
+    One RNNEnsembleRegressor of max(ks) members per window; the first k of its members are
+    exactly the members of n_estimators=k with the same random_state (the same seed stream),
+    so every k is read off one fit. Work: k times the member's budget."""
+    k_max = max(ks)
+    preds = {k: [] for k in ks}
+    costs = []
+    for end in WINDOWS:
+        ens = make_estimator(dict(kind="ensemble", params=base["params"], k=k_max))
+        t = fit_timed(ens, X[:end], Y[:end])
+        member_preds = [m.predict(X[end:end + N_VAL]) for m in ens.estimators_]
+        for k in ks:
+            preds[k].append(sq_err(Y[end:end + N_VAL], np.mean(member_preds[:k], axis=0)))
+        costs.append(t.cpu * N_TRAIN / end / k_max)
+    rows = []
+    for k in ks:
+        rows.append(dict(label=f"mean of {k} x ({base['label']})", kind="ensemble", k=k,
+                         params=base["params"], val=preds[k], cost=float(np.mean(costs)) * k,
+                         work=k * base["work"], base=base))
+        if log:
+            out(f"  selection: {rows[-1]['label']:<52} val = {np.mean(preds[k]):.3f}", fh)
+    return rows
 
 
 def part_t500(args, fh):
@@ -272,10 +327,10 @@ def part_t500(args, fh):
 
     table = []  # (label, train, test, wall med, cpu med, note)
 
-    def skalm_row(label, params, note=""):
+    def skalm_row(label, params, note="", row=None):
         walls, cpus, est = [], [], None
         for _ in range(args.repeats):
-            est = ElmanRNNRegressor(**COMMON, **params)
+            est = make_estimator(row) if row else ElmanRNNRegressor(**COMMON, **params)
             t = fit_timed(est, Xtr, Ytr)
             walls.append(t.wall)
             cpus.append(t.cpu)
@@ -283,8 +338,12 @@ def part_t500(args, fh):
         table.append((label, tr, te, float(np.median(walls)), float(np.median(cpus)), note))
         return est
 
-    sel = winner["params"]
-    skalm_row(f"skalm SELECTED: {winner['label']}", sel, f"{args.repeats} runs")
+    skalm_row(f"skalm SELECTED: {winner['label']}", None, f"{args.repeats} runs", row=winner)
+    single = winner.get("base", winner)
+    if single is not winner:
+        skalm_row(f"skalm, one fit of its members' settings: {single['label']}", None,
+                  "context: the best single configuration", row=single)
+    sel = single["params"]
     skalm_row("skalm lbfgs on jax-sysid's objective: lambda=0.1, 500 fevals",
               dict(**uniform(0.1), solver=LBFGS(max_iter=15000, max_fun=500,
                                                   n_iter_no_change=None)),
@@ -333,7 +392,7 @@ def part_t500(args, fh):
         # Diagnostic, after the selection: test error along the selected penalty's L-BFGS path.
         # Fitting all 500 rows with early_stopping holds out the last 50 = the test rows, so the
         # history's val_loss is the TestErr of every iterate (weights trained on rows 0-449).
-        if winner["kind"] == "lbfgs":
+        if single["kind"] == "lbfgs":
             pen = {k: v for k, v in sel.items() if k not in ("solver", "max_iter",
                                                                "n_iter_no_change")}
             est = ElmanRNNRegressor(**COMMON, **pen, solver="lbfgs", max_iter=500,
@@ -368,7 +427,7 @@ def draws(args, fh):
     out(f"over data draws (make_elman_sequence(..., random_state=seed), same sizes and start; "
         f"per-draw selection on the same two windows, grid {DRAW_GRID}, lbfgs, skip "
         f"{SKIPS if has_skip_connection() else [False]}):", fh)
-    head = (f"{'seed':>6}  {'skalm selected configuration':<40} {'TestErr':>7} {'CPU s':>5}  "
+    head = (f"{'seed':>6}  {'skalm selected configuration':<54} {'TestErr':>7} {'CPU s':>5}  "
             f"{'lbfgs jax obj.':>14}")
     if args.jax_python:
         head += f"  {'jax-sysid':>9} {'CPU s':>5}  {'jax-sysid+D u':>13} {'CPU s':>5}"
@@ -378,13 +437,13 @@ def draws(args, fh):
         X, Y = t500_data(seed)
         Xtr, Ytr, Xte, Yte = X[:N_TRAIN], Y[:N_TRAIN], X[N_TRAIN:], Y[N_TRAIN:]
         winner, _ = select_t500(X, Y, None, grid=DRAW_GRID, log=False)
-        est = ElmanRNNRegressor(**COMMON, **winner["params"])
+        est = make_estimator(winner)
         t = fit_timed(est, Xtr, Ytr)
         row = dict(seed=seed, label=winner["label"], te=sq_err(Yte, est.predict(Xte)), cpu=t.cpu)
         est = ElmanRNNRegressor(**COMMON, **uniform(0.1), solver=LBFGS(
             max_iter=15000, max_fun=500, n_iter_no_change=None)).fit(Xtr, Ytr)
         row["te_obj"] = sq_err(Yte, est.predict(Xte))
-        line = (f"{seed:>6}  {row['label']:<40} {row['te']:>7.3f} {row['cpu']:>5.2f}  "
+        line = (f"{seed:>6}  {row['label']:<54} {row['te']:>7.3f} {row['cpu']:>5.2f}  "
                 f"{row['te_obj']:>14.3f}")
         if args.jax_python:
             w0 = initial_weights(100, X.shape[1], Y.shape[1])
@@ -399,7 +458,7 @@ def draws(args, fh):
         rows.append(row)
     te = np.array([r["te"] for r in rows])
     cpu = np.array([r["cpu"] for r in rows])
-    summary = (f"{'mean':>6}  {'':<40} {te.mean():>7.3f} {cpu.mean():>5.2f}  "
+    summary = (f"{'mean':>6}  {'':<54} {te.mean():>7.3f} {cpu.mean():>5.2f}  "
                f"{np.mean([r['te_obj'] for r in rows]):>14.3f}")
     if args.jax_python:
         jx = np.array([r["jax"] for r in rows])
