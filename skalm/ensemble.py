@@ -72,7 +72,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of input features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features, when X had string column names.
 
     n_outputs_ : int
