@@ -11,6 +11,9 @@ up are never returned silently.
   below 1 and a forward pass worse than its (already exploding) start. Its constraint
   violation is not small there: no case with a small FeasVio and a sound start was found.
 * NAILM on data scaled by 1e100 used to stop as "stationary" without a warning.
+* The rule F > Z and (F > 10 S or S > Z) on weights whose forward loss lies between Z and
+  10 Z, for three own losses; and the real case that made S > Z part of it: L-BFGS with 200
+  hidden units from an expanding start, "converged" at 6 times the loss of predicting 0.
 
 The oracles are the forward pass and objective of :mod:`skalm.model`, the contraction bound
 ||h_t|| <= (L max_t ||V x_t + b|| + ||sigma(0)||) / (1 - L ||W||_2) and numpy's spectral
@@ -273,3 +276,69 @@ def test_nailm_on_data_scaled_by_1e100_warns_instead_of_claiming_stationarity(se
     assert any("diverged" in m and "non-finite objective" in m for m in messages), messages
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
     assert est.weights_.all_finite()
+
+
+@pytest.mark.parametrize(
+    "own_factor, flagged",
+    # own loss as a multiple of F: below F/10 (F > 10 S), between, and S = F (> Z)
+    [(0.05, True), (0.5, False), (1.0, True)],
+    ids=["own-loss-10x-lower", "own-loss-lower", "own-loss-also-worse-than-0"],
+)
+def test_a_forward_loss_worse_than_predicting_0_is_flagged_by_the_documented_rule(own_factor,
+                                                                                   flagged):
+    """Weights whose forward loss F lies between Z and 10 Z (output layer flipped and
+    doubled). Flagged when the solver's own loss S is below F / 10, or above Z (the fit is
+    worse than predicting 0 by its own measure too); kept when F / 10 <= S <= Z. F and Z are
+    computed here by hand."""
+    act = get_activation("relu")
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(60, 2))
+    Y = np.column_stack([np.sin(np.cumsum(X[:, 0]))])
+    lambdas = Lambdas.from_alpha(1.0, 4, 2, 1)
+    problem = Problem(X, Y, lambdas)
+    good = ElmanRNNRegressor(n_hidden=4, solver="lbfgs", random_state=0).fit(X, Y).weights_
+    bad = good._replace(A=-2.0 * good.A, c=-2.0 * good.c)
+    _, H = forward(bad, X, act)
+    F, Z = mse_loss(bad, H, Y), float(np.mean(np.sum(Y**2, axis=1)))
+    assert Z < F < 10 * Z  # premise: worse than predicting 0, not by an order of magnitude
+    own = own_factor * F
+    if own_factor == 0.5:
+        own = min(own, Z)  # F / 10 <= S <= Z: the floor case, not a blow-up
+        assert F / 10 <= own <= Z
+    result = SolverResult(weights=bad, history={k: [] for k in HISTORY_KEYS}, n_iter=1,
+                          converged=True, extras={"own_loss": own})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new, info = check_forward_pass(result, problem, act)
+    assert info["blowup"] is flagged
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught) is flagged
+    if flagged:
+        _, H_new = forward(new.weights, X, act)
+        assert mse_loss(new.weights, H_new, Y) < Z
+    else:
+        assert new is result
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_lbfgs_from_an_expanding_start_that_ends_worse_than_predicting_0_is_replaced():
+    """A real case: 200 hidden units from N(0, 0.1^2) weights (spectral radius of W about
+    0.1 sqrt(200) = 1.4) on 316 rows of the paper's T=500 set. L-BFGS takes one step down
+    from R ~ 1e28, then every line search fails and scipy reports convergence, at a training
+    loss about 6 times that of predicting 0. The fit must not be returned as it is."""
+    from skalm.datasets import make_elman_sequence
+
+    X, Y = make_elman_sequence(500, 80, 30, 100, weight_std=0.05, noise_std=1e-5,
+                               random_state=123456, return_params=False)
+    X, Y = X[:316], Y[:316]
+    solver = Recording.wrap(LBFGS)(max_iter=100, n_iter_no_change=None)
+    est = ElmanRNNRegressor(n_hidden=200, init_scale=0.1, alpha=1.0, solver=solver,
+                            random_state=2)
+    messages = fit_recording(est, X, Y)
+    raw = Recording.returned["LBFGS"]
+    Z = float(np.mean(np.sum(Y**2, axis=1)))
+    with np.errstate(all="ignore"):
+        _, H_raw = forward(raw.weights, X, est.activation_)
+    assert mse_loss(raw.weights, H_raw, Y) > 2 * Z  # premise: the solver's fit is a failure
+    assert any("forward pass of the solver's weights" in m for m in messages), messages
+    _, H = forward(est.weights_, X, est.activation_)
+    assert mse_loss(est.weights_, H, Y) < 0.5 * Z
