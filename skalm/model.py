@@ -289,17 +289,23 @@ def forward(weights, X, activation, layout=None, h0=None):
     # The input part has no recurrence: one GEMM for all steps.
     U = X @ V.T + b
     H = np.empty_like(U)
-    first = layout.first if layout is not None else None
+    # Python bools: indexing a numpy bool array per step costs more than the test itself.
+    restart = layout.first.tolist() if layout is not None else [False] * T
     h = np.zeros(r, dtype=U.dtype) if h0 is None else np.asarray(h0, dtype=U.dtype)
     sigma = activation.sigma
     WT = np.ascontiguousarray(W.T)
+    # The loop is the hot path of every gradient solver (one pass per function evaluation):
+    # the recurrent product goes into a buffer and h is a view of H, not a fresh copy.
+    rec = np.empty(r, dtype=np.result_type(U.dtype, WT.dtype))
+    dot, add = np.dot, np.add
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T):
-            if first is not None and first[t] and t > 0:
+            if restart[t] and t > 0:
                 h = np.zeros(r, dtype=U.dtype)
-            U[t] += h @ WT
-            h = sigma(U[t])
-            H[t] = h
+            u = U[t]
+            add(u, dot(h, WT, out=rec), out=u)
+            H[t] = sigma(u)
+            h = H[t]
     return U, H
 
 

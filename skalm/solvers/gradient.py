@@ -102,11 +102,14 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
     Delta = (G_out @ A) * Dsig
     if G_pre is not None:
         Delta += G_pre
-    last = layout.last
+    last = layout.last.tolist()  # Python bools: cheaper to test per step than numpy's
+    # Hot path (one backward pass per function evaluation): the product goes into a buffer.
+    buf = np.empty(W.shape[1], dtype=np.result_type(Delta.dtype, W.dtype))
+    dot, multiply, add = np.dot, np.multiply, np.add
     carry = None
     for t in range(U.shape[0] - 1, -1, -1):
         if carry is not None and not last[t]:
-            Delta[t] += (carry @ W) * Dsig[t]
+            add(Delta[t], multiply(dot(carry, W, out=buf), Dsig[t], out=buf), out=Delta[t])
         carry = Delta[t]
     Hprev = layout.shift_down(H)
     dW = Delta.T @ Hprev
