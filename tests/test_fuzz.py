@@ -584,6 +584,7 @@ def test_named_input_case(case):
     FINISHED["test_named_input_case"] += 1
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # TINY stops at 2
 def test_named_input_cases_with_pandas():
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(5)
