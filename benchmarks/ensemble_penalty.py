@@ -32,10 +32,9 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS, git_commit, sq_err  # noqa: E402
-from vs_peers import COMMON, DRAW_SEEDS, N_TRAIN, N_VAL, WINDOWS, t500_data, uniform  # noqa: E402
-
-from skalm import ElmanRNNRegressor, RNNEnsembleRegressor  # noqa: E402
+from _common import RESULTS, git_commit  # noqa: E402
+from vs_peers import (DRAW_SEEDS, N_TRAIN, N_VAL, WINDOWS,  # noqa: E402
+                      prefix_average_errors, t500_data, uniform)
 
 LAMBDAS = [0.05, 0.07, 0.1, 0.15]
 ITERS = [50, 100, 150]
@@ -44,22 +43,11 @@ KS = [1, 3, 5, 10]
 
 def member_errors(X, Y, lam, n_iter):
     """Validation and test errors of the means of the first k of 10 members, k in KS."""
-    member = ElmanRNNRegressor(**COMMON, **uniform(lam), solver="lbfgs", max_iter=n_iter,
-                               n_iter_no_change=None, skip_connection=True)
-    val = {k: [] for k in KS}
-    fits = [(end, end, end + N_VAL) for end in WINDOWS] + [(N_TRAIN, N_TRAIN, len(X))]
-    test = {}
-    for end, lo, hi in fits:
-        ens = RNNEnsembleRegressor(member, n_estimators=max(KS), random_state=0)
-        ens.fit(X[:end], Y[:end])
-        preds = [m.predict(X[lo:hi]) for m in ens.estimators_]
-        for k in KS:
-            err = sq_err(Y[lo:hi], np.mean(preds[:k], axis=0))
-            if end == N_TRAIN:
-                test[k] = err
-            else:
-                val[k].append(err)
-    return {k: float(np.mean(val[k])) for k in KS}, test
+    params = dict(**uniform(lam), solver="lbfgs", max_iter=n_iter, n_iter_no_change=None,
+                  skip_connection=True)
+    spans = [(end, end + N_VAL) for end in WINDOWS] + [(N_TRAIN, len(X))]
+    errs, _ = prefix_average_errors(params, X, Y, spans, KS)
+    return ({k: float(np.mean(errs[k][:-1])) for k in KS}, {k: errs[k][-1] for k in KS})
 
 
 def main():
@@ -111,6 +99,7 @@ def main():
             gains.append(f"lambda {lam:g}: val {d_val:+.3f}, TestErr {d_test:+.3f}")
         out("lower by averaging 5 fits instead of 1 (100 iterations), mean over draws: "
             + "; ".join(gains))
+
 
 if __name__ == "__main__":
     main()

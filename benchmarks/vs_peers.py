@@ -292,22 +292,32 @@ def make_estimator(row):
     return ElmanRNNRegressor(**COMMON, **row["params"])
 
 
-def _ensemble_rows(X, Y, base, ks, fh, log):
-    """Averages of k fits of the selected single configuration, scored on the same windows.
+def prefix_average_errors(params, X, Y, spans, ks):
+    """Errors of the means of the first k members of one average of max(ks) fits, k in ks.
 
-    One RNNEnsembleRegressor of max(ks) members per window; the first k of its members are
-    exactly the members of n_estimators=k with the same random_state (the same seed stream),
-    so every k is read off one fit. Work: k times the member's budget."""
-    k_max = max(ks)
-    preds = {k: [] for k in ks}
-    costs = []
-    for end in WINDOWS:
-        ens = make_estimator(dict(kind="ensemble", params=base["params"], k=k_max))
+    For each (end, stop) in ``spans``, ``RNNEnsembleRegressor`` of max(ks) members with the
+    member settings ``params`` (:func:`make_estimator`) is fitted on rows [0, end) and scored on
+    rows [end, stop), reached by running on from the end of the fit rows. Its first k members are
+    exactly the members of n_estimators=k with the same random_state (the same seed stream), so
+    every k is read off one fit. Returns ({k: [error per span]}, [CPU s of each fit])."""
+    errs, cpu = {k: [] for k in ks}, []
+    for end, stop in spans:
+        ens = make_estimator(dict(kind="ensemble", params=params, k=max(ks)))
         t = fit_timed(ens, X[:end], Y[:end])
-        member_preds = [m.predict(X[end:end + N_VAL]) for m in ens.estimators_]
+        member_preds = [m.predict(X[end:stop]) for m in ens.estimators_]
         for k in ks:
-            preds[k].append(sq_err(Y[end:end + N_VAL], np.mean(member_preds[:k], axis=0)))
-        costs.append(t.cpu * N_TRAIN / end / k_max)
+            errs[k].append(sq_err(Y[end:stop], np.mean(member_preds[:k], axis=0)))
+        cpu.append(t.cpu)
+    return errs, cpu
+
+
+def _ensemble_rows(X, Y, base, ks, fh, log):
+    """Selection rows of the averages of k in ks fits of the single configuration ``base``,
+    scored on the validation windows (:func:`prefix_average_errors`). Work: k times the
+    member's budget."""
+    preds, cpu = prefix_average_errors(base["params"], X, Y,
+                                       [(end, end + N_VAL) for end in WINDOWS], ks)
+    costs = [c * N_TRAIN / end / max(ks) for c, end in zip(cpu, WINDOWS)]
     rows = []
     for k in ks:
         rows.append(dict(label=f"mean of {k} x ({base['label']})", kind="ensemble", k=k,
