@@ -33,6 +33,7 @@ from .model import (
     SequenceLayout,
     forward,
     init_weights,
+    linear_path_start,
     mse_loss,
     predict_outputs,
 )
@@ -53,11 +54,12 @@ _ACTIVATION_PARAMS = {
 
 #: Estimator parameter -> field of :class:`skalm.model.Lambdas` it overrides.
 _LAMBDA_PARAMS = {
-    "lambda_A": "l1",
-    "lambda_W": "l2",
-    "lambda_V": "l3",
-    "lambda_b": "l4",
-    "lambda_c": "l5",
+    "lambda_A": "A",
+    "lambda_W": "W",
+    "lambda_V": "V",
+    "lambda_b": "b",
+    "lambda_c": "c",
+    "lambda_D": "D",
 }
 
 
@@ -303,13 +305,22 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         :math:`\lambda_6`, weight of :math:`\|u\|^2`, the pre-activations (not derived from
         ``alpha``; the paper's value is 1e-8).
 
+    lambda_D : float or None, default=None
+        :math:`\lambda_D`, weight of :math:`\|D\|_F^2`, the skip weights (not in the paper;
+        only read with ``skip_connection=True``). None: the output weights' value
+        :math:`\lambda_1`. Set on its own, it tunes the linear path apart from the recurrent
+        one: with the recurrent part switched off by its penalty (:math:`A = 0`) and
+        ``lambda_c=0`` the model is :class:`~sklearn.linear_model.Ridge` with
+        ``alpha = n_samples * lambda_D``.
+
     skip_connection : bool, default=False
         Add a linear skip connection from input to output:
         :math:`\hat y_t = A h_t + D x_t + c` with :math:`D` of shape (n_outputs,
-        n_features), penalized by :math:`\lambda_1 \|D\|_F^2` (the output weights'
-        ``lambda_A``; there is no separate parameter). :math:`D` starts at zero, so the
-        initial network is the paper's model. False (default): the paper's model. Every
-        solver supports it; see the :ref:`user guide <skip-connection>`.
+        n_features), penalized by :math:`\lambda_D \|D\|_F^2` (``lambda_D``). The linear
+        path starts from the ridge solution (:math:`D`, :math:`c` minimizing the objective
+        with :math:`A = 0`), so the initial network is ridge regression plus the small random
+        recurrent part. False (default): the paper's model. Every solver supports it; see
+        the :ref:`user guide <skip-connection>`.
 
     leaky_slope : float, default=0.01
         Slope :math:`w \in (0, 1)` of ``"leaky_relu"`` on the negative half-line. Only
@@ -583,6 +594,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         "lambda_b": [Interval(Real, 0, None, closed="left"), None],
         "lambda_c": [Interval(Real, 0, None, closed="left"), None],
         "lambda_u": [Interval(Real, 0, None, closed="left")],
+        "lambda_D": [Interval(Real, 0, None, closed="left"), None],
         "skip_connection": ["boolean"],
         "leaky_slope": [Interval(Real, 0, 1, closed="neither")],
         "elu_alpha": [Interval(Real, 0, None, closed="neither")],
@@ -627,6 +639,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         lambda_b=None,
         lambda_c=None,
         lambda_u=1e-8,
+        lambda_D=None,
         skip_connection=False,
         leaky_slope=0.01,
         elu_alpha=1.0,
@@ -661,6 +674,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         self.lambda_b = lambda_b
         self.lambda_c = lambda_c
         self.lambda_u = lambda_u
+        self.lambda_D = lambda_D
         self.skip_connection = skip_connection
         self.leaky_slope = leaky_slope
         self.elu_alpha = elu_alpha
@@ -721,6 +735,8 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
             for name, field in _LAMBDA_PARAMS.items()
             if getattr(self, name) is not None
         }
+        if "D" not in explicit:  # D follows A's weight, explicit or derived from alpha
+            explicit["D"] = explicit.get("A", lambdas.A)
         return lambdas._replace(**explicit)
 
     def _initial_weights(self, n_features, n_outputs, dtype, rng):
@@ -828,8 +844,11 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         activation = self._make_activation()
         solver = self._make_solver()
         weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
-        self._check_initial_forward(weights0, X, Y, activation, layout)
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
+        if weights0.D is not None and not (self.warm_start and hasattr(self, "weights_")):
+            D0, c0 = linear_path_start(problem.X, problem.Y, lambdas)
+            weights0 = weights0._replace(D=D0, c=c0)
+        self._check_initial_forward(weights0, X, Y, activation, layout)
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
         result, forward_check = check_forward_pass(

@@ -9,8 +9,9 @@ Model (paper eq. 1.1)::
     u_t = W h_{t-1} + V x_t + b,   h_t = sigma(u_t),   yhat_t = A h_t + c,   h_0 = 0
 
 with an optional linear skip connection from input to output (not in the paper, off by
-default): ``yhat_t = A h_t + D x_t + c``. ``D`` is penalized with the output weights' lambda
-(``lambda_1 ||D||_F^2``, see :func:`penalty`).
+default): ``yhat_t = A h_t + D x_t + c``. ``D`` has a penalty of its own, ``lambda_D ||D||_F^2``
+(see :class:`Lambdas` and :func:`penalty`), so that the linear path can be tuned apart from the
+recurrent one: with the recurrent part off (A = 0) the model is ridge regression.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ __all__ = [
     "SequenceLayout",
     "INITIALIZATIONS",
     "init_weights",
+    "linear_path_start",
     "forward",
     "predict_outputs",
     "mse_loss",
-    "skip_penalty",
     "penalty",
     "objective",
 ]
@@ -108,30 +109,48 @@ class RNNWeights(_WeightFields):
         return max(float(np.max(np.abs(a), initial=0.0)) for a in self)
 
 
-class Lambdas(NamedTuple):
-    """Regularization weights of paper eq. (2.5).
+class _LambdaFields(NamedTuple):
+    A: float
+    W: float
+    V: float
+    b: float
+    c: float
+    u: float
+    D: Optional[float] = None
 
-    ``l1`` on A, ``l2`` on W, ``l3`` on V, ``l4`` on b, ``l5`` on c, ``l6`` on the
-    pre-activations u.
+
+class Lambdas(_LambdaFields):
+    """Regularization weights of paper eq. (2.5), keyed by the block they penalize.
+
+    ``A`` is the paper's lambda_1, ``W`` lambda_2, ``V`` lambda_3, ``b`` lambda_4, ``c``
+    lambda_5 and ``u`` lambda_6 (on the pre-activations). ``D`` weighs the skip weights of the
+    optional linear path (not in the paper); None (the default) gives it A's value.
+
+    The positional order is the paper's (lambda_1 .. lambda_6, then D), so
+    ``Lambdas(l1, l2, l3, l4, l5, l6)`` reads as in the paper. Code that needs the weight of
+    each parameter block asks :meth:`for_blocks` rather than spelling the mapping again.
     """
 
-    l1: float
-    l2: float
-    l3: float
-    l4: float
-    l5: float
-    l6: float
+    __slots__ = ()
+
+    def __new__(cls, A, W, V, b, c, u, D=None):
+        return super().__new__(cls, A, W, V, b, c, u, A if D is None else D)
 
     @classmethod
-    def from_alpha(cls, alpha, n_hidden, n_features, n_outputs, l6=1e-8):
+    def from_alpha(cls, alpha, n_hidden, n_features, n_outputs, l6=1e-8, D=None):
         """The paper's Table 2 rule: each block's weight is ``alpha`` over its entry count.
 
         lambda_1..5 = alpha/(r m), alpha/r^2, alpha/(r n), alpha/r, alpha/m (alpha is the
         paper's tau), so that every block's penalty is alpha times the mean square of its
-        entries.
+        entries. ``D`` (the skip weights' lambda) defaults to lambda_1.
         """
         r, n, m = n_hidden, n_features, n_outputs
-        return cls(alpha / (r * m), alpha / r**2, alpha / (r * n), alpha / r, alpha / m, l6)
+        return cls(alpha / (r * m), alpha / r**2, alpha / (r * n), alpha / r, alpha / m, l6, D)
+
+    def for_blocks(self, weights):
+        """The lambda of each array of ``weights``, in its iteration order (W, V, b, A, c[, D])."""
+        names = ("W", "V", "b", "A", "c", "D")[: len(weights)]
+        return tuple(getattr(self, name) for name in names)
 
 
 class SequenceLayout(NamedTuple):
@@ -263,6 +282,29 @@ def init_weights(
     return RNNWeights(W, V, np.zeros(r, dtype), A, np.zeros(m, dtype), D)
 
 
+def linear_path_start(X, Y, lambdas):
+    """The skip weights D and output bias c of the ridge model: the minimizer over (D, c) of
+    (1/T) sum_t ||y_t - D x_t - c||^2 + lambda_D ||D||_F^2 + lambda_c ||c||^2, i.e. of the
+    training objective with the recurrent part off (A = 0).
+
+    A fit with a skip connection starts its linear path here, so that gradient solvers start
+    from the best linear model rather than from "predict 0" (ALM-BCD's first z-block computes
+    the same regression exactly, given the hidden states).
+
+    Returns
+    -------
+    D : ndarray of shape (m, n)
+    c : ndarray of shape (m,)
+    """
+    T, n = X.shape
+    Z = np.hstack([X, np.ones((T, 1), dtype=X.dtype)])
+    G = Z.T @ Z
+    G[np.diag_indices_from(G)] += T * np.append(np.full(n, lambdas.D), lambdas.c)
+    # lstsq, not Cholesky: with lambda_D = lambda_c = 0 and collinear inputs G is singular.
+    coef = np.linalg.lstsq(G, Z.T @ Y, rcond=None)[0].astype(X.dtype, copy=False)
+    return np.ascontiguousarray(coef[:n].T), coef[n].copy()
+
+
 def forward(weights, X, activation, layout=None, h0=None):
     """Run the recurrence over the rows of X.
 
@@ -346,23 +388,14 @@ def mse_loss(weights, H, Y, X=None):
     return float(np.einsum("ij,ij->", R, R)) / max(Y.shape[0], 1)
 
 
-def skip_penalty(weights, lambdas):
-    """lambda_1 ||D||_F^2, the penalty of the skip weights (0.0 without them).
-
-    D shares the output weights' lambda_1 (``lambda_A`` of the estimator): both map to the
-    outputs, and a separate weight would add a tuning parameter for an optional extra.
-    """
-    D = weights.D
-    return 0.0 if D is None else lambdas.l1 * float(np.vdot(D, D))
-
-
 def penalty(weights, U, lambdas):
-    """P(s) of paper eq. (2.5), plus lambda_1 ||D||_F^2 with a skip connection."""
-    W, V, b, A, c = (weights.W, weights.V, weights.b, weights.A, weights.c)
-    l1, l2, l3, l4, l5, l6 = lambdas
-    sq = lambda a: float(np.vdot(a, a))  # noqa: E731
-    P = l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c) + l6 * sq(U)
-    return P + skip_penalty(weights, lambdas)
+    """P(s) of paper eq. (2.5): sum over the blocks of lambda ||block||^2, plus
+    ``lambdas.u ||U||^2`` (U may be None: the weights' part alone) and, with a skip
+    connection, ``lambdas.D ||D||_F^2``."""
+    P = sum(lam * float(np.vdot(a, a)) for lam, a in zip(lambdas.for_blocks(weights), weights))
+    if U is not None:
+        P += lambdas.u * float(np.vdot(U, U))
+    return P
 
 
 def objective(weights, X, Y, activation, lambdas, layout=None):

@@ -14,7 +14,8 @@ from skalm.solvers import Problem
 from skalm.solvers.alm_bcd import ALMPoint
 
 T, N, M, R_HIDDEN = 12, 3, 2, 4
-LAMBDAS = Lambdas(0.11, 0.07, 0.05, 0.13, 0.03, 0.02)
+# D differs from A, so that a test which mixes up the two blocks' lambdas fails.
+LAMBDAS = Lambdas(0.11, 0.07, 0.05, 0.13, 0.03, 0.02, D=0.17)
 LAYOUTS = {"one sequence": None, "three sequences": [0, 4, 9]}
 EPS = 1e-6
 

@@ -157,12 +157,12 @@ def Phi(h_t, m):
 
 
 def Lambda1(prob, r):
-    l1, l2, l3, l4, l5, l6 = prob.lam
+    l1, l2, l3, l4, l5, l6 = prob.lam[:6]  # the paper has no skip weights
     return np.diag(np.concatenate([np.full(r * r, l2), np.full(r * prob.n, l3), np.full(r, l4)]))
 
 
 def Lambda2(prob, r):
-    l1, l2, l3, l4, l5, l6 = prob.lam
+    l1, l2, l3, l4, l5, l6 = prob.lam[:6]  # the paper has no skip weights
     return np.diag(np.concatenate([np.full(prob.m * r, l1), np.full(prob.m, l5)]))
 
 
@@ -224,7 +224,7 @@ def loss(prob, pt):
 
 def penalty(prob, pt):
     r, n, m, T = sizes(prob, pt)
-    l1, l2, l3, l4, l5, l6 = prob.lam
+    l1, l2, l3, l4, l5, l6 = prob.lam[:6]  # the paper has no skip weights
     W, V, b, A, c = unpack(pt, r, n, m)
     return (
         l1 * np.sum(A * A) + l2 * np.sum(W * W) + l3 * np.sum(V * V) + l4 * b @ b

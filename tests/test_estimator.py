@@ -76,13 +76,19 @@ def test_alpha_is_tau_of_table_2_and_lambdas_can_be_set_one_by_one(series):
     X, y = series
     r, n, m, tau = 6, X.shape[1], 1, 3.0
     est = ElmanRNNRegressor(alpha=tau, **FAST).fit(X, y)
-    expected = [tau / (r * m), tau / r**2, tau / (r * n), tau / r, tau / m, 1e-8]
+    expected = [tau / (r * m), tau / r**2, tau / (r * n), tau / r, tau / m, 1e-8, tau / (r * m)]
     assert_allclose(list(est.lambdas_), expected, rtol=1e-15)
 
     est = ElmanRNNRegressor(alpha=tau, lambda_W=0.5, lambda_c=0.0, lambda_u=1e-3, **FAST)
     est.fit(X, y)
-    expected = [tau / (r * m), 0.5, tau / (r * n), tau / r, 0.0, 1e-3]
+    expected = [tau / (r * m), 0.5, tau / (r * n), tau / r, 0.0, 1e-3, tau / (r * m)]
     assert_allclose(list(est.lambdas_), expected, rtol=1e-15)
+
+    # lambda_D follows lambda_A unless set; set, it moves D's penalty alone
+    est = ElmanRNNRegressor(alpha=tau, lambda_A=0.25, **FAST).fit(X, y)
+    assert est.lambdas_.D == est.lambdas_.A == 0.25
+    est = ElmanRNNRegressor(alpha=tau, lambda_D=0.125, skip_connection=True, **FAST).fit(X, y)
+    assert (est.lambdas_.A, est.lambdas_.D) == (tau / (r * m), 0.125)
 
 
 def test_lambdas_reach_the_solver(series):

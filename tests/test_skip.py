@@ -112,9 +112,9 @@ def test_objective_with_skip_matches_a_hand_written_sum(name, starts):
         float(np.sum((problem.Y[t] - w.A @ H[t] - w.D @ problem.X[t] - w.c) ** 2))
         for t in range(T)
     ) / T
-    l1, l2, l3, l4, l5, l6 = LAMBDAS
+    l1, l2, l3, l4, l5, l6, lD = LAMBDAS
     pen = (l1 * np.sum(w.A**2) + l2 * np.sum(w.W**2) + l3 * np.sum(w.V**2) + l4 * np.sum(w.b**2)
-           + l5 * np.sum(w.c**2) + l6 * np.sum(U**2) + l1 * np.sum(w.D**2))
+           + l5 * np.sum(w.c**2) + l6 * np.sum(U**2) + lD * np.sum(w.D**2))
     R = objective(w, problem.X, problem.Y, activation, LAMBDAS, problem.layout)
     assert R == pytest.approx(loss + pen, rel=1e-12)
     assert objective_and_gradient(w, problem, activation)[0] == pytest.approx(R, rel=1e-12)
@@ -183,7 +183,7 @@ def test_dense_gauss_newton_with_skip_equals_matrix_free_products():
     np.testing.assert_allclose(M_free, dense.M, rtol=1e-10, atol=1e-12)
     # The D-D block of J^T J is X^T X / T (kron I_m) plus l1 on the diagonal.
     DD = dense.M[-M * N:, -M * N:]
-    expected = np.kron(np.eye(M), problem.X.T @ problem.X / T) + LAMBDAS.l1 * np.eye(M * N)
+    expected = np.kron(np.eye(M), problem.X.T @ problem.X / T) + LAMBDAS.D * np.eye(M * N)
     np.testing.assert_allclose(DD, expected, rtol=1e-12, atol=1e-14)
 
 
@@ -222,7 +222,7 @@ def test_z_block_with_skip_is_the_ridge_regression_on_h_x_1(name, seed):
     prob, s, Xi, Zeta, gamma = alm_case(seed, [0, 5] if seed == 2 else None, skip=True)
     Tn, r = s.H.shape
     n = prob.X.shape[1]
-    l1, l5 = prob.lambdas.l1, prob.lambdas.l5
+    l1, l5 = prob.lambdas.D, prob.lambdas.c
     new = z_block(prob, s.H, s.U, Xi, gamma, skip=True)
 
     # Independent: (1/T)||Y - [H X 1] B||^2 + l1(||A||^2 + ||D||^2) + l5||c||^2 as one
@@ -340,7 +340,7 @@ def test_linear_target_is_fitted_through_the_skip_connection(solver):
         lambda_W=1.0, solver=solver, max_iter=100, random_state=0,
     ).fit(X, Y)
     lam = est.lambdas_
-    R_bound = lam.l1 * np.sum(D_true**2) + lam.l5 * np.sum(c_true**2)
+    R_bound = lam.D * np.sum(D_true**2) + lam.c * np.sum(c_true**2)
     R_fit = objective(est.weights_, X, Y, est.activation_, lam)
     assert R_fit <= 2 * R_bound, (R_fit, R_bound)
     loss = np.mean(np.sum((est.predict(X) - Y) ** 2, axis=1))
@@ -359,7 +359,7 @@ def test_without_skip_the_same_linear_target_is_not_fitted():
         solver="lbfgs", max_iter=100, random_state=0,
     ).fit(X, Y)
     lam = est.lambdas_
-    R_bound = lam.l1 * np.sum(D_true**2) + lam.l5 * np.sum(c_true**2)
+    R_bound = lam.D * np.sum(D_true**2) + lam.c * np.sum(c_true**2)
     assert objective(est.weights_, X, Y, est.activation_, lam) > 100 * R_bound
 
 

@@ -8,7 +8,7 @@ optimizes the same function of the weights z = (W, V, b, A, c) as ALM-BCD's obje
            + l4||b||^2 + l5||c||^2 + l6 ||u||^2,        u_t = W h_{t-1} + V x_t + b,
 
 with the same loss scaling and the same lambdas (with a skip connection, yhat_t = A h_t + D x_t
-+ c and R gains l1 ||D||^2, see :mod:`skalm.model`). Its gradient is computed by backpropagation
++ c and R gains lambda_D ||D||^2, see :mod:`skalm.model`). Its gradient is computed by backpropagation
 through time: everything is a matrix product over all T rows except the one backward
 recurrence over time, which cannot be vectorized.
 
@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..model import RNNWeights, forward, predict_outputs, skip_penalty
+from ..model import RNNWeights, forward, penalty, predict_outputs
 
 __all__ = [
     "ForwardPass",
@@ -120,11 +120,8 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
 
 
 def weight_penalty_gradient(weights, lambdas):
-    """Gradient of l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2 (+ l1||D||^2)."""
-    W, V, b, A, c, D = weights.W, weights.V, weights.b, weights.A, weights.c, weights.D
-    l1, l2, l3, l4, l5, _ = lambdas
-    dD = None if D is None else 2 * l1 * D
-    return RNNWeights(2 * l2 * W, 2 * l3 * V, 2 * l4 * b, 2 * l1 * A, 2 * l5 * c, dD)
+    """Gradient of the weights' penalty lambda_A||A||^2 + ... + lambda_c||c||^2 (+ lambda_D||D||^2)."""
+    return RNNWeights(*(2 * lam * a for lam, a in zip(lambdas.for_blocks(weights), weights)))
 
 
 def _add(a, b):
@@ -136,8 +133,8 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
 
     The objective is
 
-        sum_t out_weight_t ||y_t - yhat_t||^2 + l6 sum_t pre_weight_t ||u_t||^2
-        + l1||A||^2 + l2||W||^2 + l3||V||^2 + l4||b||^2 + l5||c||^2  (+ l1||D||^2),
+        sum_t out_weight_t ||y_t - yhat_t||^2 + lambda_u sum_t pre_weight_t ||u_t||^2
+        + lambda_A||A||^2 + lambda_W||W||^2 + ... + lambda_c||c||^2  (+ lambda_D||D||^2),
 
     ``out_weight`` and ``pre_weight`` being scalars or arrays of shape (T,). R itself is
     ``out_weight = 1/T, pre_weight = 1``; mini-batch SGD uses ``1/|window|`` and
@@ -156,15 +153,9 @@ def value_and_gradient(weights, X, Y, layout, activation, lambdas, out_weight, p
     ow = out_weight[:, None] if out_weight.ndim else out_weight
     pw = pre_weight[:, None] if pre_weight.ndim else pre_weight
     G_out = (2.0 * ow) * Res
-    G_pre = (2.0 * lambdas.l6 * pw) * U
+    G_pre = (2.0 * lambdas.u * pw) * U
     loss = 0.5 * float(np.vdot(G_out, Res))
-    W, V, b, A, c = weights.W, weights.V, weights.b, weights.A, weights.c
-    l1, l2, l3, l4, l5, l6 = lambdas
-    sq = lambda a: float(np.vdot(a, a))  # noqa: E731
-    objective = (
-        loss + l1 * sq(A) + l2 * sq(W) + l3 * sq(V) + l4 * sq(b) + l5 * sq(c)
-        + 0.5 * float(np.vdot(G_pre, U)) + skip_penalty(weights, lambdas)
-    )
+    objective = loss + penalty(weights, None, lambdas) + 0.5 * float(np.vdot(G_pre, U))
     grad = backprop(weights, X, layout, activation, U, H, G_out, G_pre)
     grad = _add(grad, weight_penalty_gradient(weights, lambdas))
     return ForwardPass(loss, objective, grad, U, H)

@@ -5,7 +5,7 @@ R is a sum of squares. Stack the residual vector
     e(z) = [ (yhat_t - y_t) / sqrt(T)  for all t ;   sqrt(l6) u_t  for all t ;
              sqrt(l2) W ; sqrt(l3) V ; sqrt(l4) b ; sqrt(l1) A ; sqrt(l5) c ]
 
-(with a skip connection also sqrt(l1) D, and yhat_t = A h_t + D x_t + c: D has Jacobian
+(with a skip connection also sqrt(lambda_D) D, and yhat_t = A h_t + D x_t + c: D has Jacobian
 columns dyhat_t/dD_ij = x_tj e_i and none in u)
 
 so that ||e(z)||^2 = R(z) exactly, with (u, h, yhat) from the true forward pass. Each iteration
@@ -123,10 +123,8 @@ def _split(D, like):
 
 def _penalty_diagonal(weights, lambdas):
     """diag of the regularization rows' J^T J: lambda_i for each parameter, flat order."""
-    l1, l2, l3, l4, l5, _ = lambdas
-    block_lambdas = [l2, l3, l4, l1, l5, l1]  # W, V, b, A, c, D (when present)
     return np.concatenate(
-        [np.full(a.size, lam) for a, lam in zip(weights, block_lambdas)]
+        [np.full(a.size, lam) for a, lam in zip(weights, lambdas.for_blocks(weights))]
     ).astype(weights.W.dtype)
 
 
@@ -153,7 +151,7 @@ class GaussNewtonSystem:
             )
             Jy = dY.reshape(-1, P)
             M = (Jy.T @ Jy) / T
-            l6 = problem.lambdas.l6
+            l6 = problem.lambdas.u
             if l6:
                 Ju = dU.reshape(-1, P)
                 M += l6 * (Ju.T @ Ju)
@@ -169,7 +167,7 @@ class GaussNewtonSystem:
         )
         g = backprop(
             self.weights, p.X, p.layout, self.activation, fp.U, fp.H, dY[:, :, 0] / self.T,
-            p.lambdas.l6 * dU[:, :, 0],
+            p.lambdas.u * dU[:, :, 0],
         )
         return flatten(g) + self.lam_diag * v
 

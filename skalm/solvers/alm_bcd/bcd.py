@@ -2,7 +2,7 @@
 
 ``s`` = (weights, H, U) with time-major H, U of shape (T, r). Multipliers Xi (for C1) and Zeta
 (for C2) have the same shape. With a skip connection the weights also hold D
-(yhat_t = A h_t + D x_t + c); it enters L only through the loss and its penalty l1 ||D||^2.
+(yhat_t = A h_t + D x_t + c); it enters L only through the loss and its penalty lambda_D ||D||^2.
 """
 
 from __future__ import annotations
@@ -64,13 +64,13 @@ def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
 
     With E1 = xi + gamma C1, E2 = zeta + gamma C2 and residuals R_t = A h_t + c - y_t
     (+ D x_t with a skip connection):
-    grad_W = 2 l2 W - E1^T Hprev, grad_V = 2 l3 V - E1^T X, grad_b = 2 l4 b - sum_t E1_t,
-    grad_A = (2/T) R^T H + 2 l1 A, grad_c = (2/T) sum_t R_t + 2 l5 c,
+    grad_W = 2 l_W W - E1^T Hprev, grad_V = 2 l_V V - E1^T X, grad_b = 2 l_b b - sum_t E1_t,
+    grad_A = (2/T) R^T H + 2 l_A A, grad_c = (2/T) sum_t R_t + 2 l_c c,
     grad_h_t = (2/T) A^T R_t + E2_t - W^T E1_{t+1} (the last term only inside a sequence),
-    and with a skip connection grad_D = (2/T) R^T X + 2 l1 D, the sixth entry of the z part.
+    and with a skip connection grad_D = (2/T) R^T X + 2 l_D D, the sixth entry of the z part.
     """
     W, V, b, A, c = s.weights.W, s.weights.V, s.weights.b, s.weights.A, s.weights.c
-    l1, l2, l3, l4, l5, _ = problem.lambdas
+    lam = problem.lambdas
     layout = problem.layout
     T = s.H.shape[0]
     C1, C2 = constraints(problem, s, activation) if C is None else C
@@ -79,17 +79,17 @@ def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
     Res = predict_outputs(s.weights, s.H, problem.X) - problem.Y
     # sum_t E1_t h_{t-1}^T without building the shifted H: E1 shifted up meets H unshifted.
     E1next = layout.shift_up(E1)
-    gW = 2 * l2 * W - E1next.T @ s.H
-    gV = 2 * l3 * V - E1.T @ problem.X
-    gb = 2 * l4 * b - E1.sum(axis=0)
-    gA = (2.0 / T) * (Res.T @ s.H) + 2 * l1 * A
-    gc = (2.0 / T) * Res.sum(axis=0) + 2 * l5 * c
+    gW = 2 * lam.W * W - E1next.T @ s.H
+    gV = 2 * lam.V * V - E1.T @ problem.X
+    gb = 2 * lam.b * b - E1.sum(axis=0)
+    gA = (2.0 / T) * (Res.T @ s.H) + 2 * lam.A * A
+    gc = (2.0 / T) * Res.sum(axis=0) + 2 * lam.c * c
     gH = (2.0 / T) * (Res @ A)
     gH += E2
     gH -= E1next @ W
     gz = (gW, gV, gb, gA, gc)
     if s.weights.D is not None:
-        gz += ((2.0 / T) * (Res.T @ problem.X) + 2 * l1 * s.weights.D,)
+        gz += ((2.0 / T) * (Res.T @ problem.X) + 2 * lam.D * s.weights.D,)
     return gz, gH
 
 

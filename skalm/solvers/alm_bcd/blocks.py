@@ -12,7 +12,7 @@ implementation of the paper's formulas.
 
 With the optional skip connection (yhat_t = A h_t + D x_t + c, not in the paper) only the
 output side changes: the output ridge regression's design widens from [h_t, 1] to
-[h_t, x_t, 1] (D penalized with l1 like A, c with l5 as before), and the h-block's data term
+[h_t, x_t, 1] (D penalized with its own lambda_D, c with lambda_c as before), and the h-block's data term
 uses y_t - c - D x_t in place of y_t - c. The recurrent side, the u-block and the constraints
 do not involve D.
 """
@@ -54,16 +54,16 @@ def z_block(problem, H, U, Xi, gamma, skip=False):
 
     With ``skip=True`` z also holds the skip weights D, and the output regression is
     [A D c] from (Ht^T Ht + T Lam_a) [A D c]^T = Ht^T Y with Ht rows [h_t, x_t, 1] and
-    Lam_a = diag(l1 1_r, l1 1_n, l5).
+    Lam_a = diag(lambda_A 1_r, lambda_D 1_n, lambda_c).
     """
-    _, l2, l3, l4, _, _ = problem.lambdas
+    lam = problem.lambdas
     r = H.shape[1]
     n = problem.X.shape[1]
     dtype = H.dtype
 
     Z = _design(problem, H)
     G = Z.T @ Z
-    lam_w = np.concatenate([np.full(r, l2), np.full(n, l3), [l4]]).astype(dtype)
+    lam_w = np.concatenate([np.full(r, lam.W), np.full(n, lam.V), [lam.b]]).astype(dtype)
     G[np.diag_indices_from(G)] += (2.0 / gamma) * lam_w
     theta_T = spd_solve(G, Z.T @ (U + Xi / gamma))  # (r+n+1, r)
     W = np.ascontiguousarray(theta_T[:r].T)
@@ -80,13 +80,13 @@ def output_block(problem, H, skip=False):
     without). It depends on h alone, so ADMMiRNN's output update and the forward-pass
     safeguard call it without solving for (W, V, b).
     """
-    l1, _, _, _, l5, _ = problem.lambdas
+    lam = problem.lambdas
     T, r = H.shape
     k = problem.X.shape[1] if skip else 0  # columns of x_t in the output design
     ones = np.ones((T, 1), dtype=H.dtype)
     Ht = np.hstack([H, problem.X, ones] if skip else [H, ones])
     G2 = Ht.T @ Ht
-    lam_a = np.concatenate([np.full(r + k, l1), [l5]]).astype(H.dtype)
+    lam_a = np.concatenate([np.full(r, lam.A), np.full(k, lam.D), [lam.c]]).astype(H.dtype)
     G2[np.diag_indices_from(G2)] += T * lam_a
     ac_T = spd_solve(G2, Ht.T @ problem.Y)  # (r+k+1, m)
     A = np.ascontiguousarray(ac_T[:r].T)
@@ -153,5 +153,5 @@ def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV=Non
     th1 = P - Xi / gamma
     th2 = Zeta / gamma
     th2 += H
-    U = activation.solve_u(th1, th2, U_prev, gamma, mu, problem.lambdas.l6)
+    U = activation.solve_u(th1, th2, U_prev, gamma, mu, problem.lambdas.u)
     return np.asarray(U, dtype=H.dtype), P
