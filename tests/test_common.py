@@ -9,13 +9,14 @@ sets) they reach a training R^2 of 0.99997 (relu), 0.99997 (leaky_relu), 0.99999
 0.99999 (tanh) -- see test_default_settings_fit_check_regressors_train_data in
 tests/test_estimator.py; the capped instances still reach 0.93, 0.93, 0.80 and 0.81 there
 (> 0.5), so no ``poor_score`` tag is needed. One more instance has the skip connection on,
-and one is an RNNEnsembleRegressor of two such members.
+one is an RNNEnsembleRegressor of two such members, and one an ElmanRNNRegressorCV over
+such networks.
 """
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skalm import ElmanRNNRegressor, RNNEnsembleRegressor
+from skalm import ElmanRNNRegressor, ElmanRNNRegressorCV, RNNEnsembleRegressor
 from skalm.activations import ACTIVATIONS
 
 #: Checks every causal sequence model must fail, with the reason.
@@ -45,6 +46,11 @@ CHECK_INSTANCES = [
     # The averaging meta-estimator, over two capped members.
     RNNEnsembleRegressor(
         ElmanRNNRegressor(max_iter=10, max_inner_iter=10), n_estimators=2, random_state=0
+    ),
+    # The CV estimator, over capped networks and a 2-value path on 3 folds.
+    ElmanRNNRegressorCV(
+        ElmanRNNRegressor(max_iter=10, max_inner_iter=10), alphas=(1.0, 0.1), cv=3,
+        random_state=0,
     ),
 ]
 

@@ -1,0 +1,339 @@
+"""Elman RNN with its penalties tuned by time-ordered cross-validation: the analogue of RidgeCV.
+
+:class:`ElmanRNNRegressorCV` fits the model that nests ridge regression (an Elman RNN with the
+linear skip path ``yhat_t = A h_t + D x_t + c``) and chooses, on a time-ordered CV of the
+training rows:
+
+1. the linear path's penalty, exactly as :class:`~sklearn.linear_model.RidgeCV` would on the
+   same folds (closed form, cheap);
+2. the recurrent part's penalty ``alpha`` along a regularization path, from strong to weak,
+   each fit warm-started from the previous one, with "recurrent part off" (the ridge model
+   itself) as a candidate of its own.
+
+So the search can always fall back to ridge regression: where the recurrence does not help on
+held-out rows, the fitted model is the ridge model; where it does, the RNN is kept.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import TimeSeriesSplit, check_cv
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from .estimator import ElmanRNNRegressor, _check_sequence_id, _SequenceRegressorMixin
+from .estimator import _validate_fit_data
+
+__all__ = ["ElmanRNNRegressorCV"]
+
+#: alpha of the "recurrent part off" candidate when it is refitted as an ElmanRNNRegressor:
+#: every recurrent block (A, W, V, b) is then zero to within rounding, so the network is the
+#: ridge model on its skip path (``tests/test_cv.py`` checks the predictions against Ridge).
+_OFF_ALPHA = 1e12
+
+
+def _sid_kwargs(sequence_id, rows):
+    return {} if sequence_id is None else {"sequence_id": np.asarray(sequence_id)[rows]}
+
+
+def _validation_mse(est, X, y, sequence_id, train, test):
+    """MSE on the test rows of a model fitted on the train rows, run over every row from the
+    first training row to the last test row (so gap rows between them feed the state too)."""
+    rows = np.arange(train[0], test[-1] + 1)
+    pred = est.predict(X[rows], initial_state="zeros", **_sid_kwargs(sequence_id, rows))
+    pred = pred.reshape(len(rows), -1)[np.searchsorted(rows, test)]
+    return float(np.mean((pred - y.reshape(len(y), -1)[test]) ** 2))
+
+
+def _fold_path(base, alphas, X, y, sequence_id, train, test):
+    """Fit ``base`` along ``alphas`` (warm-started) on one fold; the validation MSE of each."""
+    est = clone(base).set_params(warm_start=True)
+    scores, times, warned = [], [], []
+    for alpha in alphas:
+        est.set_params(alpha=alpha)
+        start = time.process_time()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            est.fit(X[train], y[train], **_sid_kwargs(sequence_id, train))
+        times.append(time.process_time() - start)
+        warned.append(any(issubclass(w.category, ConvergenceWarning) for w in caught))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mse = _validation_mse(est, X, y, sequence_id, train, test)
+        scores.append(mse if np.isfinite(mse) else np.inf)
+    return scores, times, warned
+
+
+class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
+    r"""Elman RNN regressor with its penalties chosen by time-ordered cross-validation.
+
+    The recommended estimator for forecasting: the analogue of
+    :class:`~sklearn.linear_model.RidgeCV` for an Elman RNN with a linear skip path,
+    :math:`\hat y_t = A h_t + D x_t + c`. The model nests ridge regression (the recurrent
+    part off), and the search always includes that model, so on data where the recurrence
+    does not help on held-out rows the fitted model is the ridge model.
+
+    ``fit`` runs, on the folds of ``cv`` (time-ordered, ``TimeSeriesSplit(5)`` by default):
+
+    1. ridge regressions of ``y`` on ``X`` for every value of ``linear_alphas`` (in
+       :class:`~sklearn.linear_model.Ridge`'s units), keeping the best, ``linear_alpha_``;
+       the skip path's penalty is then :math:`\lambda_D` = ``linear_alpha_ / n_samples``
+       and the output bias is not penalized (``lambda_c=0``), as in Ridge;
+    2. fits of the RNN for every value of ``alphas`` (the paper's :math:`\tau`, the
+       recurrent penalty), from the largest to the smallest, each warm-started from the
+       previous fit (a regularization path); the validation rows are predicted by running
+       the recurrence on from the training rows;
+    3. the candidate with the lowest mean validation MSE is refitted on all rows
+       ("recurrent part off" is the candidate ``alpha = inf``), along the same path.
+
+    Parameters
+    ----------
+    estimator : ElmanRNNRegressor or None, default=None
+        The network to tune, with every setting except ``alpha``, ``lambda_D``,
+        ``skip_connection`` and ``warm_start``, which the search sets (``lambda_c`` is set to
+        0 unless given). None: ``ElmanRNNRegressor()``.
+
+    alphas : array-like of float, default=(1.0, 0.1, 0.01)
+        Values of the recurrent penalty :math:`\tau` (``alpha`` of
+        :class:`ElmanRNNRegressor`), fitted from the largest to the smallest.
+
+    linear_alphas : array-like of float, default=np.logspace(-3, 3, 13)
+        Ridge penalties tried for the linear skip path, in the units of
+        :class:`~sklearn.linear_model.Ridge`'s ``alpha``.
+
+    cv : int, cross-validation generator or iterable, default=None
+        Time-ordered splitter. None: ``TimeSeriesSplit(5)``; an int ``k``:
+        ``TimeSeriesSplit(k)``. Each split's test rows should come after its training rows:
+        the network runs on from the training rows into them.
+
+    n_jobs : int, default=None
+        Folds fitted in parallel (:class:`sklearn.utils.parallel.Parallel`; None: 1).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network's initial weights when ``estimator.random_state`` is None: every
+        fold and the refit start from the same draw.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen recurrent penalty; ``inf`` when the ridge model (recurrent part off) won.
+
+    linear_alpha_ : float
+        The chosen ridge penalty of the linear path (Ridge units).
+
+    best_score_ : float
+        Mean validation MSE of the chosen candidate, negated (higher is better, as in
+        :class:`~sklearn.model_selection.GridSearchCV`).
+
+    best_estimator_ : ElmanRNNRegressor
+        The chosen model refitted on all rows; ``predict`` and ``score`` delegate to it.
+
+    cv_results_ : dict of ndarrays
+        One entry per candidate (``alpha``: ``inf`` first, then ``alphas`` in path order):
+        ``param_alpha``, ``split{i}_test_score`` and ``mean_test_score`` /
+        ``std_test_score`` (negated MSE), ``rank_test_score``, ``mean_fit_time`` (CPU
+        seconds per fold, the ridge candidate 0) and ``n_fits_warned`` (folds whose fit
+        raised a :class:`~sklearn.exceptions.ConvergenceWarning`; such fits are scored as
+        they are, which is how a diverging penalty loses).
+
+    n_features_in_ : int
+        Number of input features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of the features, when X had string column names.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    See Also
+    --------
+    ElmanRNNRegressor : The network with fixed penalties.
+    sklearn.linear_model.RidgeCV : The linear model this one nests.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalm import ElmanRNNRegressorCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.standard_normal((300, 2))
+    >>> y = np.sin(np.arange(300) / 4.0) + X[:, 0]
+    >>> est = ElmanRNNRegressorCV(random_state=0).fit(X[:240], y[:240])
+    >>> y_next = est.predict(X[240:])   # runs on from the end of the training rows
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict", "set_params"]), None],
+        "alphas": ["array-like"],
+        "linear_alphas": ["array-like"],
+        "cv": ["cv_object"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        alphas=(1.0, 0.1, 0.01),
+        linear_alphas=tuple(np.logspace(-3, 3, 13)),
+        cv=None,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.alphas = alphas
+        self.linear_alphas = linear_alphas
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @staticmethod
+    def _positive_grid(values, name):
+        grid = np.asarray(values, dtype=float).ravel()
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+            raise ValueError(f"{name} must be a non-empty list of positive finite floats, "
+                             f"got {values!r}.")
+        return grid
+
+    def _base(self, n_samples):
+        base = ElmanRNNRegressor() if self.estimator is None else clone(self.estimator)
+        if not isinstance(base, ElmanRNNRegressor):
+            raise TypeError(
+                "estimator must be an ElmanRNNRegressor (or None), got "
+                f"{type(base).__name__}."
+            )
+        params = {"skip_connection": True, "warm_start": False}
+        if base.lambda_c is None:
+            params["lambda_c"] = 0.0
+        if base.random_state is None:
+            # One draw for every fold and the refit, so that they differ only by the data.
+            params["random_state"] = check_random_state(self.random_state).randint(2**31 - 1)
+        return base.set_params(**params)
+
+    def _splits(self, X):
+        cv = TimeSeriesSplit(5) if self.cv is None else self.cv
+        if isinstance(cv, Integral):
+            cv = TimeSeriesSplit(int(cv))
+        try:
+            splits = list(check_cv(cv).split(X))
+        except ValueError as exc:
+            raise ValueError(f"cv cannot split n_samples={X.shape[0]} rows: {exc}") from exc
+        for train, test in splits:
+            if len(train) < 2 or len(test) < 1 or test[0] <= train[-1]:
+                raise ValueError(
+                    "cv must yield splits whose test rows come after at least 2 training "
+                    "rows (time-ordered, e.g. TimeSeriesSplit): the network runs on from the "
+                    "training rows into the test rows."
+                )
+        return splits
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sequence_id=None):
+        """Choose the penalties by time-ordered CV, then refit the winner on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, one row per time step, in time order.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        sequence_id : array-like of shape (n_samples,), default=None
+            Optional per-row sequence labels, as in :meth:`ElmanRNNRegressor.fit`; the folds
+            cut the rows (and the labels) in time order.
+
+        Returns
+        -------
+        self : ElmanRNNRegressorCV
+            The fitted estimator.
+        """
+        X, y = _validate_fit_data(self, X, y)
+        _check_sequence_id(sequence_id, X.shape[0])
+        alphas = np.sort(self._positive_grid(self.alphas, "alphas"))[::-1]
+        linear_alphas = self._positive_grid(self.linear_alphas, "linear_alphas")
+        splits = self._splits(X)
+        Y = y.reshape(len(y), -1)
+
+        # 1. the linear path's penalty: RidgeCV's choice on the same folds
+        ridge_mse = np.array([
+            [np.mean((Ridge(alpha=a).fit(X[tr], y[tr]).predict(X[te]).reshape(len(te), -1)
+                      - Y[te]) ** 2) for tr, te in splits]
+            for a in linear_alphas
+        ])
+        best_linear = int(np.argmin(ridge_mse.mean(axis=1)))
+        self.linear_alpha_ = float(linear_alphas[best_linear])
+
+        # 2. the recurrent penalty along the path, fold by fold
+        base = self._base(X.shape[0])
+        bases = [clone(base).set_params(lambda_D=self.linear_alpha_ / len(tr))
+                 for tr, _ in splits]
+        paths = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_path)(b, alphas, X, y, sequence_id, tr, te)
+            for b, (tr, te) in zip(bases, splits)
+        )
+
+        # 3. candidates: ridge (alpha = inf) first, then the path
+        mse = np.vstack([ridge_mse[best_linear], np.array([p[0] for p in paths]).T])
+        fit_time = np.concatenate([[0.0], np.mean([p[1] for p in paths], axis=0)])
+        warned = np.concatenate([[0], np.sum([p[2] for p in paths], axis=0)])
+        candidates = np.concatenate([[np.inf], alphas])
+        mean = mse.mean(axis=1)
+        best = int(np.argmin(mean))  # ties go to the first: the ridge model, then larger alpha
+        self.cv_results_ = {
+            "param_alpha": candidates,
+            **{f"split{i}_test_score": -mse[:, i] for i in range(len(splits))},
+            "mean_test_score": -mean,
+            "std_test_score": mse.std(axis=1),
+            "rank_test_score": (np.argsort(np.argsort(mean, kind="stable"), kind="stable")
+                                + 1),
+            "mean_fit_time": fit_time,
+            "n_fits_warned": warned,
+        }
+        self.alpha_ = float(candidates[best])
+        self.best_score_ = float(-mean[best])
+
+        # 4. refit on all rows along the path down to the winner
+        final = base.set_params(lambda_D=self.linear_alpha_ / X.shape[0])
+        path = [_OFF_ALPHA] if best == 0 else list(alphas[:best])
+        final.set_params(warm_start=best != 0)
+        for alpha in path:
+            final.set_params(alpha=alpha)
+            final.fit(X, y, **_sid_kwargs(sequence_id, slice(None)))
+        self.best_estimator_ = final
+        self.n_outputs_ = final.n_outputs_
+        return self
+
+    def predict(self, X, sequence_id=None, initial_state=None):
+        """Predict with :attr:`best_estimator_` (see :meth:`ElmanRNNRegressor.predict`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, one row per time step, in time order.
+
+        sequence_id : array-like of shape (n_samples,), default=None
+            Optional per-row sequence labels.
+
+        initial_state : {"auto", "zeros", "continue"}, ndarray of shape (n_hidden,) or \
+None, default=None
+            Hidden state before the first row, as in :meth:`ElmanRNNRegressor.predict`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict(
+            X, sequence_id=sequence_id, initial_state=initial_state
+        )

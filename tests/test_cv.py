@@ -1,0 +1,132 @@
+"""ElmanRNNRegressorCV: the linear stage against RidgeCV, the path against fits made by hand,
+the ridge fallback against Ridge, and its errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.model_selection import KFold, TimeSeriesSplit
+
+from skalm import ElmanRNNRegressor, ElmanRNNRegressorCV
+
+SMALL = dict(n_hidden=5, max_iter=15, max_inner_iter=10, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _linear(T=160, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((T, 3))
+    return X, X @ np.array([1.0, -0.5, 0.25]) + 2.0 + 0.5 * rng.standard_normal(T)
+
+
+def _memory(T=240, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((T, 2))
+    y = np.zeros(T)
+    for t in range(2, T):  # y depends on past inputs: a recurrence helps
+        y[t] = 0.6 * y[t - 1] + np.tanh(X[t - 1, 0] * X[t - 2, 1]) + 0.3 * X[t, 1]
+    return X, y
+
+
+def test_linear_stage_is_ridgecv_on_the_same_folds():
+    X, y = _linear()
+    grid = np.logspace(-2, 4, 7)
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), linear_alphas=grid)
+    est.fit(X, y)
+    oracle = RidgeCV(alphas=grid, cv=TimeSeriesSplit(5), scoring="neg_mean_squared_error")
+    assert est.linear_alpha_ == oracle.fit(X, y).alpha_
+    for i, (tr, te) in enumerate(TimeSeriesSplit(5).split(X)):
+        pred = Ridge(alpha=est.linear_alpha_).fit(X[tr], y[tr]).predict(X[te])
+        assert est.cv_results_[f"split{i}_test_score"][0] == pytest.approx(
+            -np.mean((pred - y[te]) ** 2), rel=1e-12
+        )
+
+
+def test_path_scores_and_refit_match_fits_made_by_hand():
+    X, y = _memory()
+    alphas = (3.0, 0.3)
+    cv = TimeSeriesSplit(3)
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv).fit(X, y)
+    lam_D = est.linear_alpha_
+    for i, (tr, te) in enumerate(cv.split(X)):
+        net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
+                                lambda_D=lam_D / len(tr), warm_start=True)
+        for j, alpha in enumerate(alphas):  # the path, largest penalty first
+            net.set_params(alpha=alpha).fit(X[tr], y[tr])
+            pred = net.predict(X[: te[-1] + 1], initial_state="zeros")[te]
+            assert est.cv_results_[f"split{i}_test_score"][1 + j] == pytest.approx(
+                -np.mean((pred - y[te]) ** 2), rel=1e-10
+            )
+    mean = [np.mean([est.cv_results_[f"split{i}_test_score"][k] for i in range(3)])
+            for k in range(3)]
+    assert_allclose(est.cv_results_["mean_test_score"], mean, rtol=1e-12)
+    best = int(np.argmax(mean))
+    assert est.alpha_ == ([np.inf] + list(alphas))[best]
+    assert est.best_score_ == pytest.approx(mean[best])
+    if best > 0:  # the refit follows the path down to the winner, on all rows
+        net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
+                                lambda_D=lam_D / len(y), warm_start=True)
+        for alpha in alphas[:best]:
+            net.set_params(alpha=alpha).fit(X, y)
+        assert_array_equal(est.predict(X), net.predict(X))
+
+
+def test_memory_data_keeps_the_recurrence():
+    """On a series with nonlinear memory the search keeps the RNN (the oracle is the ridge
+    candidate's own CV score, which the chosen RNN must beat)."""
+    X, y = _memory()
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0, 0.1)).fit(X, y)
+    assert np.isfinite(est.alpha_)
+    assert est.best_score_ > est.cv_results_["mean_test_score"][0]
+
+
+def test_ridge_fallback_predicts_as_ridge():
+    """Linear data and a weak penalty (the RNN overfits the folds): the search falls back to
+    the ridge model, whose refit predicts as sklearn's Ridge, here and on later rows."""
+    X, y = _linear(T=200)
+    est = ElmanRNNRegressorCV(
+        ElmanRNNRegressor(n_hidden=20, max_iter=30, random_state=0), alphas=(1e-3,)
+    ).fit(X[:150], y[:150])
+    assert est.alpha_ == np.inf
+    ridge = Ridge(alpha=est.linear_alpha_).fit(X[:150], y[:150])
+    assert_allclose(est.predict(X[:150]), ridge.predict(X[:150]), atol=1e-8, rtol=0)
+    assert_allclose(est.predict(X[150:]), ridge.predict(X[150:]), atol=1e-8, rtol=0)
+
+
+def test_clone_pickle_and_params_untouched():
+    X, y = _linear(T=80)
+    base = ElmanRNNRegressor(**SMALL)
+    est = ElmanRNNRegressorCV(base, alphas=[1.0], cv=2)
+    est.fit(X, y)
+    assert base.get_params() == ElmanRNNRegressor(**SMALL).get_params()  # not modified
+    assert est.alphas == [1.0]
+    again = pickle.loads(pickle.dumps(est))
+    assert_array_equal(again.predict(X), est.predict(X))
+    assert clone(est).get_params()["alphas"] == [1.0]
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"alphas": [1.0, -1.0]}, ValueError, "alphas"),
+        ({"alphas": []}, ValueError, "alphas"),
+        ({"linear_alphas": [np.nan]}, ValueError, "linear_alphas"),
+        ({"estimator": Ridge()}, TypeError, "ElmanRNNRegressor"),
+        ({"cv": KFold(3)}, ValueError, "time-ordered"),
+    ],
+)
+def test_bad_settings_raise_naming_them(params, error, match):
+    X, y = _linear(T=60)
+    with pytest.raises(error, match=match):
+        ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), **params).fit(X, y)
