@@ -66,7 +66,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ..model import forward
-from . import register_solver
+from ._registry import register_solver
 from .alm_bcd.bcd import ALMPoint, certificate, constraints, feasibility
 from .alm_bcd.blocks import h_block, output_block, u_block, z_block
 from .base import Solver, blas_limit

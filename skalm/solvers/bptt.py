@@ -61,7 +61,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ..model import SequenceLayout
-from . import register_solver
+from ._registry import register_solver
 from .base import Solver, blas_limit
 from .monitor import IterationMonitor
 from .gradient import (

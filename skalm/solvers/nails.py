@@ -55,7 +55,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import register_solver
+from ._registry import register_solver
 from .alm_bcd.blocks import spd_solve
 from .base import Solver, blas_limit
 from .bptt import FORWARD_PASS_PARAMS

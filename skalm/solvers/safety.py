@@ -59,7 +59,7 @@ from dataclasses import replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import get_solver_class
+from ._registry import get_solver_class
 from .alm_bcd.blocks import output_block
 
 __all__ = [

@@ -1,7 +1,7 @@
 """ALM-BCD: the augmented Lagrangian outer loop (``alm.py``), the BCD sweep and certificate
 (``bcd.py``) and the closed-form block updates (``blocks.py``)."""
 
-from .. import register_solver
+from .._registry import register_solver
 from .alm import ALMBCDSolver, ALMState
 from .bcd import (
     ALMPoint,
