@@ -62,7 +62,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..model import SequenceLayout
 from ._registry import register_solver
-from .base import Solver, blas_limit
+from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
 from .monitor import IterationMonitor
 from .gradient import (
     evaluate_with_gradient,
@@ -85,8 +85,6 @@ __all__ = [
     "Adam",
     "LBFGS",
 ]
-
-FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
 
 
 # -- step objects ---------------------------------------------------------------------------

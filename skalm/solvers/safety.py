@@ -60,7 +60,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._registry import get_solver_class
-from .alm_bcd.blocks import output_block
+from .blocks import output_block
 
 __all__ = [
     "check_forward_pass",
