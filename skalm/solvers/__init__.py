@@ -1,33 +1,24 @@
-"""Solver registry: name -> solver class.
+"""The training algorithms, and the registry that maps a name to each.
 
 Add a solver by subclassing :class:`~skalm.solvers.base.Solver` and calling
-:func:`register_solver` on it.
+:func:`register_solver` on it (the registry lives in :mod:`._registry`).
 """
 
+from ._registry import SOLVERS, get_solver_class, register_solver
 from .base import HISTORY_KEYS, Problem, Solver, SolverResult
 
-SOLVERS = {}
-
-
-def register_solver(cls):
-    """Class decorator: make ``cls`` reachable as ``ElmanRNNRegressor(solver=cls.name)``."""
-    if not cls.name:
-        raise ValueError("a solver class needs a non-empty name")
-    SOLVERS[cls.name] = cls
-    return cls
-
-
-def get_solver_class(name):
-    """The solver class registered under ``name`` (clear error listing the known ones)."""
-    try:
-        return SOLVERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"solver must be one of {sorted(SOLVERS)}, got {name!r}."
-        ) from None
-
-
-from .alm_bcd import ALMBCDSolver  # noqa: E402,F401  (registers itself)
+# Importing the solver modules registers their solvers (in this order).
+from .alm_bcd import ALMBCDSolver
+from .bptt import (
+    LBFGS,
+    Adam,
+    ClippedGradientDescent,
+    GradientDescent,
+    MiniBatchSGD,
+    NesterovGradientDescent,
+)
+from .nails import NAILM, NAILS
+from .admm import ADMMiRNN
 
 __all__ = [
     "SOLVERS",
@@ -38,19 +29,6 @@ __all__ = [
     "SolverResult",
     "HISTORY_KEYS",
     "ALMBCDSolver",
-]
-from .bptt import (  # noqa: E402,F401  (peer solvers; each registers itself)
-    LBFGS,
-    Adam,
-    ClippedGradientDescent,
-    GradientDescent,
-    MiniBatchSGD,
-    NesterovGradientDescent,
-)
-from .nails import NAILM, NAILS  # noqa: E402,F401
-from .admm import ADMMiRNN  # noqa: E402,F401
-
-__all__ += [
     "GradientDescent",
     "ClippedGradientDescent",
     "NesterovGradientDescent",

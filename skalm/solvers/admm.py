@@ -17,7 +17,7 @@ with a fixed penalty:
 (v, c) = (A, c), s = h, a = u, (u, w, b) = (V, W, b); an exact block repeated back to back
 changes nothing, so (W, V, b) is solved once in the middle and (A, c), unchanged by the
 multiplier step, once at the end.) The blocks are the exact minimizers of
-:mod:`skalm.solvers.alm_bcd.blocks` with gamma = rho; u gets the proximal term
+:mod:`skalm.solvers.blocks` with gamma = rho; u gets the proximal term
 (mu/2)||u - u_prev||^2 as in ALM-BCD.
 
 **What was adapted from the seed, and why.**
@@ -48,7 +48,7 @@ multiplier step with a fixed penalty; ALM-BCD runs the inner BCD to a tolerance 
 penalty.
 
 With a skip connection (yhat_t = A h_t + D x_t + c) the output-layer update is the ridge
-regression of :func:`~skalm.solvers.alm_bcd.blocks.output_block` on [h_t, x_t, 1], giving (A, D, c)
+regression of :func:`~skalm.solvers.blocks.output_block` on [h_t, x_t, 1], giving (A, D, c)
 together, and the h block uses y_t - c - D x_t.
 
 History: ``feasibility`` = FeasVio = max(||C1||, ||C2||); ``kappa`` = ALM-BCD's certificate
@@ -66,11 +66,10 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ..model import forward
-from . import register_solver
-from .alm_bcd.bcd import ALMPoint, certificate, constraints, feasibility
-from .alm_bcd.blocks import h_block, output_block, u_block, z_block
-from .base import Solver, blas_limit
-from .bptt import FORWARD_PASS_PARAMS
+from ._registry import register_solver
+from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
+from .blocks import h_block, output_block, u_block, z_block
+from .lagrangian import ALMPoint, certificate, constraints, feasibility
 from .monitor import IterationMonitor
 
 __all__ = ["ADMMiRNN"]

@@ -39,6 +39,9 @@ class _NullContext:
 #: Keys every solver records once per outer iteration (equal-length lists).
 HISTORY_KEYS = ("train_loss", "objective", "feasibility", "kappa", "gamma", "n_inner", "time")
 
+#: The estimator parameters every solver but ALM-BCD takes when it is chosen by name.
+FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
+
 
 @dataclass
 class Problem:

@@ -61,8 +61,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ..model import SequenceLayout
-from . import register_solver
-from .base import Solver, blas_limit
+from ._registry import register_solver
+from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
 from .monitor import IterationMonitor
 from .gradient import (
     evaluate_with_gradient,
@@ -85,8 +85,6 @@ __all__ = [
     "Adam",
     "LBFGS",
 ]
-
-FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
 
 
 # -- step objects ---------------------------------------------------------------------------

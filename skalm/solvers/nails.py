@@ -55,10 +55,9 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import register_solver
-from .alm_bcd.blocks import spd_solve
-from .base import Solver, blas_limit
-from .bptt import FORWARD_PASS_PARAMS
+from ..linalg import spd_solve
+from ._registry import register_solver
+from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
 from .monitor import IterationMonitor
 from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 

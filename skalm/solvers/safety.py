@@ -59,8 +59,8 @@ from dataclasses import replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import get_solver_class
-from .alm_bcd.blocks import output_block
+from ._registry import get_solver_class
+from .blocks import output_block
 
 __all__ = [
     "check_forward_pass",

@@ -1,18 +1,21 @@
-"""ALM-BCD: the augmented Lagrangian outer loop (``alm.py``), the BCD sweep and certificate
-(``bcd.py``) and the closed-form block updates (``blocks.py``)."""
+"""ALM-BCD: the augmented Lagrangian outer loop (``alm.py``) and the BCD sweep (``bcd.py``).
 
-from .. import register_solver
-from .alm import ALMBCDSolver, ALMState
-from .bcd import (
+The Lagrangian pieces (:mod:`skalm.solvers.lagrangian`) and the closed-form block updates
+(:mod:`skalm.solvers.blocks`), which ADMMiRNN shares, are re-exported here.
+"""
+
+from .._registry import register_solver
+from ..blocks import h_block, u_block, z_block
+from ..lagrangian import (
     ALMPoint,
     augmented_lagrangian,
-    bcd_sweep,
     certificate,
     constraints,
     feasibility,
     gradients,
 )
-from .blocks import h_block, u_block, z_block
+from .alm import ALMBCDSolver, ALMState
+from .bcd import bcd_sweep
 
 register_solver(ALMBCDSolver)
 

@@ -17,7 +17,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ...model import forward
 from ..base import Solver, blas_limit
 from ..monitor import IterationMonitor
-from .bcd import ALMPoint, augmented_lagrangian, bcd_sweep, certificate, feasibility
+from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
+from .bcd import bcd_sweep
 
 __all__ = ["ALMState", "ALMBCDSolver"]
 

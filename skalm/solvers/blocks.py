@@ -1,4 +1,5 @@
-"""The three closed-form block updates of one BCD sweep (spec section 3, paper eqs. 3.14-3.16).
+"""The closed-form block updates of the augmented Lagrangian (spec section 3, paper eqs.
+3.14-3.16): ALM-BCD sweeps them in the order z, h, u; ADMMiRNN symmetrically.
 
 The paper writes them with Kronecker products (Psi(h) has rT rows and r^2+rn+r columns). Here
 each is the same minimizer written with small dense matrices on time-major (T, .) arrays:
@@ -20,23 +21,11 @@ do not involve D.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from ...model import RNNWeights
+from ..linalg import spd_solve
+from ..model import RNNWeights
 
-__all__ = ["spd_solve", "z_block", "output_block", "h_block", "u_block", "preactivation"]
-
-
-def spd_solve(G, B):
-    """Solve G X = B for a symmetric positive (semi)definite G.
-
-    Cholesky when G is positive definite (always, when the lambdas are positive); a
-    least-squares solve when it is singular (zero regularization on rank-deficient data).
-    """
-    try:
-        return cho_solve(cho_factor(G, lower=False, check_finite=False), B, check_finite=False)
-    except (LinAlgError, ValueError):
-        return np.linalg.lstsq(G, B, rcond=None)[0].astype(B.dtype, copy=False)
+__all__ = ["z_block", "output_block", "h_block", "u_block", "preactivation"]
 
 
 def _design(problem, H):
