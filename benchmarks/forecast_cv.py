@@ -20,6 +20,8 @@ and each solver's default budget and stopping rule):
   (alpha = 1).
 * lbfgs, admmirnn, nails, nailm (no learning rate): alpha in {0.1, 1, 10}.
 * alm-bcd+skip, lbfgs+skip: the same with ``skip_connection=True`` (y_t = A h_t + D x_t + c).
+* rnn-cv: ``ElmanRNNRegressorCV(random_state=0)`` at its defaults (its own inner
+  ``TimeSeriesSplit(5)``, linear and recurrent penalties, ridge fallback): no GridSearchCV.
 * alm-bcd+skip+avg5, lbfgs+skip+avg5: the same search, then the mean of 5 fits of the chosen
   settings from different random starts (``RNNEnsembleRegressor(best_estimator_,
   n_estimators=5, random_state=0)`` refitted on the outer training rows): tune the member, then
@@ -47,7 +49,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, Timer, append_jsonl, git_commit, quiet, read_jsonl  # noqa: E402
 
-from skalm import ElmanRNNRegressor, RNNEnsembleRegressor  # noqa: E402
+from skalm import ElmanRNNRegressor, ElmanRNNRegressorCV, RNNEnsembleRegressor  # noqa: E402
 from skalm.datasets import load_sp500_volatility  # noqa: E402
 from skalm.solvers import SOLVERS, get_solver_class  # noqa: E402
 
@@ -58,7 +60,9 @@ OTHERS = ["lbfgs", "admmirnn", "nails", "nailm"]
 SKIP = ["alm-bcd+skip", "lbfgs+skip"]
 #: Models whose tuned member is then averaged over 5 random starts.
 AVG = ["alm-bcd+skip+avg5", "lbfgs+skip+avg5"]
-MODELS = ["ols", "ridge", "alm-bcd"] + GRADIENT + OTHERS + SKIP + AVG
+#: The CV estimator at its defaults (it tunes itself; no GridSearchCV around it).
+SELF_TUNED = ["rnn-cv"]
+MODELS = ["ols", "ridge", "alm-bcd"] + GRADIENT + OTHERS + SKIP + AVG + SELF_TUNED
 
 
 def model_and_grid(name, quick):
@@ -106,6 +110,20 @@ def run(args, path, log):
     for name in args.models:
         for fold, (tr, te) in enumerate(outer.split(X)):
             if (name, fold) in done:
+                continue
+            if name in SELF_TUNED:
+                with Timer() as t:
+                    model = ElmanRNNRegressorCV(random_state=0).fit(X[tr], y[tr])
+                    pred = model.predict(X[te])
+                mse = float(mean_squared_error(y[te], pred))
+                best = {"alpha": model.alpha_, "linear_alpha": model.linear_alpha_}
+                rec = dict(model=name, fold=fold, n_train=len(tr), n_test=len(te),
+                           test_mse=mse, best_params=best, inner_mse=float(-model.best_score_),
+                           cpu=t.cpu, wall=t.wall, n_candidates=len(model.cv_results_[
+                               "param_alpha"]), commit=args.commit)
+                append_jsonl(path, rec)
+                log(f"  {name:9s} fold {fold}: test MSE {mse:.4f}, {short(best)}, "
+                    f"{t.cpu:.1f} cpu s")
                 continue
             est, grid = model_and_grid(name, args.quick)
             search = GridSearchCV(est, grid, cv=TimeSeriesSplit(n_splits=args.inner_splits),

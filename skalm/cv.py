@@ -16,6 +16,7 @@ held-out rows, the fitted model is the ridge model; where it does, the RNN is ke
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from numbers import Integral
@@ -54,10 +55,11 @@ def _validation_mse(est, X, y, sequence_id, train, test):
     return float(np.mean((pred - y.reshape(len(y), -1)[test]) ** 2))
 
 
-def _fold_path(base, alphas, X, y, sequence_id, train, test):
-    """Fit ``base`` along ``alphas`` (warm-started) on one fold; the validation MSE of each."""
+def _fold_path(base, alphas, X, y, sequence_id, train, test, keep=False):
+    """Fit ``base`` along ``alphas`` (warm-started) on one fold; the validation MSE of each,
+    and with ``keep`` a copy of the fitted network at each alpha."""
     est = clone(base).set_params(warm_start=True)
-    scores, times, warned = [], [], []
+    scores, times, warned, fitted = [], [], [], []
     for alpha in alphas:
         est.set_params(alpha=alpha)
         start = time.process_time()
@@ -70,7 +72,9 @@ def _fold_path(base, alphas, X, y, sequence_id, train, test):
             warnings.simplefilter("ignore", RuntimeWarning)
             mse = _validation_mse(est, X, y, sequence_id, train, test)
         scores.append(mse if np.isfinite(mse) else np.inf)
-    return scores, times, warned
+        if keep:
+            fitted.append(copy.deepcopy(est))
+    return scores, times, warned, fitted
 
 
 class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
@@ -93,7 +97,8 @@ class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
        previous fit (a regularization path); the validation rows are predicted by running
        the recurrence on from the training rows;
     3. the candidate with the lowest mean validation MSE is refitted on all rows
-       ("recurrent part off" is the candidate ``alpha = inf``), along the same path.
+       ("recurrent part off" is the candidate ``alpha = inf``); the RNN's refit starts from
+       the last fold's fit at the chosen ``alpha`` (warm start).
 
     Parameters
     ----------
@@ -277,9 +282,10 @@ class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
         base = self._base(X.shape[0])
         bases = [clone(base).set_params(lambda_D=self.linear_alpha_ / len(tr))
                  for tr, _ in splits]
+        last = len(splits) - 1
         paths = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_path)(b, alphas, X, y, sequence_id, tr, te)
-            for b, (tr, te) in zip(bases, splits)
+            delayed(_fold_path)(b, alphas, X, y, sequence_id, tr, te, keep=i == last)
+            for i, (b, (tr, te)) in enumerate(zip(bases, splits))
         )
 
         # 3. candidates: ridge (alpha = inf) first, then the path
@@ -302,13 +308,16 @@ class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
         self.alpha_ = float(candidates[best])
         self.best_score_ = float(-mean[best])
 
-        # 4. refit on all rows along the path down to the winner
-        final = base.set_params(lambda_D=self.linear_alpha_ / X.shape[0])
-        path = [_OFF_ALPHA] if best == 0 else list(alphas[:best])
-        final.set_params(warm_start=best != 0)
-        for alpha in path:
-            final.set_params(alpha=alpha)
-            final.fit(X, y, **_sid_kwargs(sequence_id, slice(None)))
+        # 4. refit on all rows. The RNN starts from the last fold's fit at the chosen alpha:
+        # that fold's rows are the longest stretch of the data, and its fit is the one the
+        # path reached there (refitting the whole path on all rows would cost up to
+        # len(alphas) fits for the same start).
+        if best == 0:
+            final = base.set_params(alpha=_OFF_ALPHA)
+        else:
+            final = paths[last][3][best - 1].set_params(warm_start=True)
+        final.set_params(lambda_D=self.linear_alpha_ / X.shape[0])
+        final.fit(X, y, **_sid_kwargs(sequence_id, slice(None)))
         self.best_estimator_ = final
         self.n_outputs_ = final.n_outputs_
         return self

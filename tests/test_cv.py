@@ -1,6 +1,7 @@
 """ElmanRNNRegressorCV: the linear stage against RidgeCV, the path against fits made by hand,
 the ridge fallback against Ridge, and its errors."""
 
+import copy
 import pickle
 import warnings
 
@@ -62,8 +63,10 @@ def test_path_scores_and_refit_match_fits_made_by_hand():
     for i, (tr, te) in enumerate(cv.split(X)):
         net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
                                 lambda_D=lam_D / len(tr), warm_start=True)
+        kept = []  # the last fold's network after each alpha
         for j, alpha in enumerate(alphas):  # the path, largest penalty first
             net.set_params(alpha=alpha).fit(X[tr], y[tr])
+            kept.append(copy.deepcopy(net))
             pred = net.predict(X[: te[-1] + 1], initial_state="zeros")[te]
             assert est.cv_results_[f"split{i}_test_score"][1 + j] == pytest.approx(
                 -np.mean((pred - y[te]) ** 2), rel=1e-10
@@ -74,11 +77,8 @@ def test_path_scores_and_refit_match_fits_made_by_hand():
     best = int(np.argmax(mean))
     assert est.alpha_ == ([np.inf] + list(alphas))[best]
     assert est.best_score_ == pytest.approx(mean[best])
-    if best > 0:  # the refit follows the path down to the winner, on all rows
-        net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
-                                lambda_D=lam_D / len(y), warm_start=True)
-        for alpha in alphas[:best]:
-            net.set_params(alpha=alpha).fit(X, y)
+    if best > 0:  # the refit starts from the last fold's fit at the winning alpha
+        net = kept[best - 1].set_params(lambda_D=lam_D / len(y)).fit(X, y)
         assert_array_equal(est.predict(X), net.predict(X))
 
 
