@@ -580,7 +580,7 @@ def plot(records, path):
 
     series, models, table = summarize(records)
     shown = [m for m in models if m not in ("ridgecv", "mean")]
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(series)), 5))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(series)) + 2, 5))
     width = 0.8 / max(1, len(shown))
     for i, m in enumerate(shown):
         ratios = [table[s, m][0] / table[s, "ridgecv"][0] if (s, m) in table
@@ -593,7 +593,7 @@ def plot(records, path):
     ax.set_xticklabels(series, rotation=30, ha="right")
     ax.set_ylabel("test MSE / RidgeCV's (log scale)")
     ax.set_title("One-step-ahead test MSE relative to RidgeCV (median over seeds)")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
