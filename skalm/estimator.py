@@ -37,7 +37,7 @@ from .model import (
     predict_outputs,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
-from .solvers.safety import check_forward_pass
+from .safety import check_forward_pass
 
 __all__ = ["ElmanRNNRegressor"]
 
@@ -491,7 +491,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
 
     forward_check_ : dict
         What the forward-pass check after the solver found and did
-        (:func:`skalm.solvers.safety.check_forward_pass`, :ref:`safety`): ``"own_loss"``
+        (:func:`skalm.safety.check_forward_pass`, :ref:`safety`): ``"own_loss"``
         (the solver's own training loss, e.g. ALM-BCD's with its auxiliary hidden states),
         ``"forward_loss"`` (that of the true forward pass of the solver's weights),
         ``"zero_loss"`` (that of predicting 0), ``"threshold"``, ``"blowup"`` (True when the

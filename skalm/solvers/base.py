@@ -163,7 +163,7 @@ class SolverResult:
         :meth:`~skalm.solvers.monitor.IterationMonitor.result`); for the constrained ones
         (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
         :math:`h`, which a forward pass of the weights need not reproduce.
-        :func:`skalm.solvers.safety.check_forward_pass` compares it with the forward pass.
+        :func:`skalm.safety.check_forward_pass` compares it with the forward pass.
     """
 
     weights: RNNWeights
