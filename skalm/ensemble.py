@@ -22,13 +22,8 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .estimator import (
-    _DTYPES,
-    ElmanRNNRegressor,
-    _blame,
-    _SequenceRegressorMixin,
-    _validate_fit_data,
-)
+from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
+from .estimator import ElmanRNNRegressor
 
 __all__ = ["RNNEnsembleRegressor"]
 
@@ -37,7 +32,7 @@ def _fit_member(estimator, X, y, sequence_id):
     return estimator.fit(X, y, **({} if sequence_id is None else {"sequence_id": sequence_id}))
 
 
-class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
+class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     """Average of ``n_estimators`` RNN regressors fitted from different random starts.
 
     Each member is a clone of ``estimator`` whose ``random_state`` is set to a seed drawn
@@ -150,7 +145,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        X, y = _validate_fit_data(self, X, y)
+        X, y = validate_fit_data(self, X, y)
         members = self._members()
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(member, X, y, sequence_id) for member in members
@@ -180,8 +175,8 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
             The average prediction; 1-D when ``fit`` got a 1-D ``y``.
         """
         check_is_fitted(self)
-        with _blame("X"):
-            X = validate_data(self, X, reset=False, dtype=_DTYPES)
+        with blame("X"):
+            X = validate_data(self, X, reset=False, dtype=DTYPES)
         kwargs = {}
         if sequence_id is not None:
             kwargs["sequence_id"] = sequence_id
