@@ -17,12 +17,12 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state, metadata_routing
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
+from ._compat import HasMethods, Interval, fit_context
 from .estimator import ElmanRNNRegressor
 
 __all__ = ["RNNEnsembleRegressor"]
@@ -125,7 +125,7 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         )
         return [clone(base).set_params(random_state=int(seed)) for seed in seeds]
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 

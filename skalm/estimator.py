@@ -14,19 +14,16 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state, metadata_routing
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DTYPES as _DTYPES
 from ._base import SequenceRegressorMixin
 from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
+from ._compat import Interval, StrOptions, validate_parameter_constraints
+from ._compat import fit_context as _fit_context
 from .activations import ACTIVATIONS, get_activation
 from .model import (
     INITIALIZATIONS,

@@ -33,9 +33,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, make_constraint
 
 from skalm import ElmanRNNRegressor
+from skalm._compat import Interval, make_constraint
 from skalm.solvers import SOLVERS
 
 #: category -> set of case signatures tried.

@@ -63,8 +63,8 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ..model import forward
 from ._registry import register_solver
 from .base import FORWARD_PASS_PARAMS, Solver, blas_limit

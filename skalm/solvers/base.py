@@ -15,9 +15,9 @@ from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from threadpoolctl import threadpool_limits
 
+from .._compat import Interval, validate_parameter_constraints
 from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
 
 __all__ = ["Problem", "SolverResult", "History", "Solver", "HISTORY_KEYS", "blas_limit"]

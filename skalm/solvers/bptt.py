@@ -58,8 +58,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ..model import SequenceLayout
 from ._registry import register_solver
 from .base import FORWARD_PASS_PARAMS, Solver, blas_limit

@@ -53,8 +53,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions
 from ..linalg import spd_solve
 from ._registry import register_solver
 from .base import FORWARD_PASS_PARAMS, Solver, blas_limit

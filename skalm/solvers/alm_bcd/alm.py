@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..._compat import Interval, StrOptions
 from ...model import forward
 from ..base import Solver, blas_limit
 from ..monitor import IterationMonitor
