@@ -16,9 +16,9 @@ could, and it is trained at the cost of K fits of width r.
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
@@ -54,7 +54,9 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     n_jobs : int, default=None
         Members fitted in parallel, with joblib (None: 1 unless in a
         ``joblib.parallel_backend`` context; -1: all processors). skalm's regressors use one
-        BLAS thread by default, so the processes do not oversubscribe the cores.
+        BLAS thread by default, so the processes do not oversubscribe the cores. The workers
+        (``sklearn.utils.parallel``) inherit the caller's scikit-learn configuration and
+        warning filters.
 
     random_state : int, RandomState instance or None, default=None
         Draws the members' seeds. Pass an int for reproducible fits.
