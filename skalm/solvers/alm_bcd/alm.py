@@ -2,8 +2,9 @@
 
 The loop has the jaxopt shape: :meth:`ALMBCDSolver.init_state` builds the feasible start,
 :meth:`ALMBCDSolver.update` runs one outer iteration (inner BCD to its stopping rule, then
-multipliers, tolerance and penalty), and :meth:`ALMBCDSolver.solve` drives ``update`` with the
-stopping rules and records the history. Tests drive ``init_state``/``update`` by hand.
+multipliers, tolerance and penalty), and the shared :meth:`~skalm.solvers.base.Solver.solve`
+drives ``update`` with the stopping rules and records the history. Tests drive
+``init_state``/``update`` by hand.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import numpy as np
 
 from ..._compat import Interval, StrOptions
 from ...model import forward
-from ..base import Solver, blas_limit
-from ..monitor import IterationMonitor
+from ..base import EndOfRun, Solver
 from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
 from .bcd import bcd_sweep
 
@@ -48,6 +48,8 @@ class ALMState:
     kappa: float = float("nan")
     restarted: bool = False
     momentum: tuple | None = None
+    problem: object = None
+    activation: object = None
 
 
 class ALMBCDSolver(Solver):
@@ -171,7 +173,7 @@ class ALMBCDSolver(Solver):
         self.verbose = verbose
 
     # -- the algorithm --------------------------------------------------------------------
-    def init_state(self, problem, activation, weights0):
+    def init_state(self, problem, activation, weights0, random_state=None):
         """s^0 = forward pass of the initial weights (feasible), multipliers 0."""
         weights0 = weights0.astype(problem.dtype)
         U, H = forward(weights0, problem.X, activation, problem.layout)
@@ -181,22 +183,42 @@ class ALMBCDSolver(Solver):
         Gamma = R0 if self.restart_bound is None else float(self.restart_bound)
         return ALMState(
             k=0, s=s0, s0=s0, Xi=zeros, Zeta=zeros.copy(), gamma=float(self.gamma0),
-            eps=float(self.eps0), feas=0.0, Gamma=Gamma,
+            eps=float(self.eps0), feas=0.0, Gamma=Gamma, problem=problem, activation=activation,
         )
 
-    def inner_start(self, problem, state, activation):
+    def inner_start(self, state):
         """Eq. (3.13): s^{k-1} when its L is at most Gamma, else the feasible start s^0."""
         if state.k == 0:
             return state.s0, False
-        L = augmented_lagrangian(problem, state.s, state.Xi, state.Zeta, state.gamma, activation)
+        L = augmented_lagrangian(
+            state.problem, state.s, state.Xi, state.Zeta, state.gamma, state.activation
+        )
         if L <= state.Gamma:
             return state.s, False
         return state.s0, True
 
-    def update(self, problem, state, activation):
-        """One outer iteration k: inner BCD, multipliers (3.7), eps, penalty (3.8)/(3.9)."""
+    def update(self, state):
+        """One outer iteration k: inner BCD, multipliers (3.7), eps, penalty (3.8)/(3.9).
+
+        Raises :class:`~skalm.solvers.base.EndOfRun` (divergence) when a block's linear
+        system fails or the new iterate is not finite or its penalty exceeds ``max_gamma``.
+        """
+        try:
+            new = self._outer_iteration(state)
+        except np.linalg.LinAlgError as exc:  # a block's system had non-finite entries
+            raise EndOfRun(
+                f"linear algebra failure in the BCD blocks: {exc}", diverged=True
+            ) from exc
+        if not self._finite(new):
+            raise EndOfRun(
+                f"penalty gamma = {new.gamma:.3g} or a non-finite iterate", diverged=True
+            )
+        return new
+
+    def _outer_iteration(self, state):
+        problem, activation = state.problem, state.activation
         gamma, Xi, Zeta, mu = state.gamma, state.Xi, state.Zeta, float(self.mu)
-        s, restarted = self.inner_start(problem, state, activation)
+        s, restarted = self.inner_start(state)
         # A restart from s^0 drops the momentum: it points along the abandoned trajectory.
         momentum = None if restarted else state.momentum
         s, C, kappa, j, momentum = self._inner_loop(
@@ -276,7 +298,7 @@ class ALMBCDSolver(Solver):
                 break
         return s, C, kappa, j, ((prev, t) if accelerate else None)
 
-    # -- the driver -----------------------------------------------------------------------
+    # -- what the shared loop of Solver.solve asks ------------------------------------------
     def _finite(self, state):
         return (
             np.isfinite(state.gamma)
@@ -286,38 +308,18 @@ class ALMBCDSolver(Solver):
             and np.all(np.isfinite(state.s.U))
         )
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run Algorithm 3.1 until a stopping rule or the cap; see the class docstring."""
-        with blas_limit(self.blas_threads):
-            return self._solve(problem, activation, weights0)
-
-    def _solve(self, problem, activation, weights0):
-        state = self.init_state(problem, activation, weights0)
-        monitor = IterationMonitor(
-            self.name, problem, activation, state.s0.weights, self.max_iter, self.tol,
-            self.n_iter_no_change, self.verbose,
+    def report(self, state):
+        return dict(
+            weights=state.s.weights, kappa=state.kappa, n_inner=state.n_inner,
+            feasibility=state.feas, gamma=state.gamma,
+            feasibility_scale=float(np.linalg.norm(state.s.H)),
         )
-        for _ in range(int(self.max_iter)):
-            try:
-                # Overflow on the way to a non-finite iterate is divergence, reported below.
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    new = self.update(problem, state, activation)
-            except np.linalg.LinAlgError as exc:  # a block's system had non-finite entries
-                monitor.diverge(f"linear algebra failure in the BCD blocks: {exc}")
-                break
-            if not self._finite(new):
-                monitor.diverge(f"penalty gamma = {new.gamma:.3g} or a non-finite iterate")
-                break
-            state = new
-            if monitor.record(
-                state.s.weights, kappa=state.kappa, n_inner=state.n_inner,
-                feasibility=state.feas, gamma=state.gamma,
-                feasibility_scale=float(np.linalg.norm(state.s.H)),
-            ):
-                break
-            if state.eps <= self.eps_star:
-                monitor.stop(f"eps_k <= eps_star after {state.k} outer iterations.")
-                break
-        own_loss = problem.training_loss(state.s.weights, state.s.H)  # auxiliary h
-        return monitor.result(extras={"gamma": state.gamma, "feasibility": state.feas,
-                                      "own_loss": own_loss})
+
+    def stop_message(self, state):
+        if state.eps <= self.eps_star:
+            return f"eps_k <= eps_star after {state.k} outer iterations."
+        return None
+
+    def extras(self, state):
+        own_loss = state.problem.training_loss(state.s.weights, state.s.H)  # auxiliary h
+        return {"gamma": state.gamma, "feasibility": state.feas, "own_loss": own_loss}
