@@ -31,10 +31,11 @@ diverges there), GDC 0.1 with clip norm 1, Nesterov 0.01 with momentum 0.9 (0.05
 SGD 0.01 with windows of 50 rows, Adam 0.01 (the paper's Table 4 value). The paper tuned
 them per data set and initialization; so should a user.
 
-The first-order methods share one driver loop (:class:`FirstOrderSolver`); each contributes a
-small stateful step object (:class:`GradientStep`, :class:`ClippedStep`, :class:`NesterovStep`,
-:class:`AdamStep`), in the manner of scikit-learn's ``_stochastic_optimizers``. One iteration
-is one epoch: one step on the full gradient, or one step per window for mini-batches.
+The first-order methods share one :meth:`~FirstOrderSolver.update` (one epoch); each
+contributes a small stateful step object (:class:`GradientStep`, :class:`ClippedStep`,
+:class:`NesterovStep`, :class:`AdamStep`), in the manner of scikit-learn's
+``_stochastic_optimizers``. One iteration is one epoch: one step on the full gradient, or one
+step per window for mini-batches.
 
 Every solver records the same history as ALM-BCD once per iteration (:class:`IterationMonitor`):
 ``train_loss`` and ``objective`` of the true forward pass, ``feasibility`` 0 (a forward pass is
@@ -53,6 +54,7 @@ finite.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -62,7 +64,7 @@ from sklearn.utils import check_random_state
 from .._compat import Interval
 from ..model import SequenceLayout
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
+from .base import FORWARD_PASS_PARAMS, EndOfRun, Solver, blas_limit
 from .monitor import IterationMonitor
 from .gradient import (
     evaluate_with_gradient,
@@ -77,6 +79,7 @@ __all__ = [
     "ClippedStep",
     "NesterovStep",
     "AdamStep",
+    "FirstOrderState",
     "FirstOrderSolver",
     "GradientDescent",
     "ClippedGradientDescent",
@@ -190,9 +193,27 @@ def window_value_and_gradient(weights, problem, activation, start, stop):
     )
 
 
-# -- the first-order driver -----------------------------------------------------------------
+# -- the first-order solvers ----------------------------------------------------------------
+@dataclass
+class FirstOrderState:
+    """State of a first-order run: the iterate (as weights and as the flat vector the step
+    object updates), its forward pass and gradient ``fp``, the step object, the random
+    generator and mini-batch windows (None: full batch), and the steps of the last epoch."""
+
+    problem: object
+    activation: object
+    weights: object
+    params: np.ndarray
+    fp: object
+    step: object
+    rng: np.random.RandomState
+    windows: list | None
+    n_inner: int = 0
+
+
 class FirstOrderSolver(Solver):
-    """Shared driver of the first-order BPTT solvers (not registered itself).
+    """What the first-order BPTT solvers share (not registered itself): one epoch per
+    :meth:`update`.
 
     Subclasses implement :meth:`make_step` (a fresh step object per run) and may set a
     ``batch_size`` attribute (None: full batch).
@@ -208,46 +229,45 @@ class FirstOrderSolver(Solver):
     def make_step(self):
         raise NotImplementedError
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run ``max_iter`` epochs or until a stopping rule; see the module docstring."""
-        with blas_limit(self.blas_threads):
-            return self._solve(problem, activation, weights0, random_state)
-
-    def _solve(self, problem, activation, weights0, random_state):
-        like = weights0.astype(problem.dtype)
-        monitor = IterationMonitor(
-            self.name, problem, activation, like, self.max_iter, self.tol,
-            self.n_iter_no_change, self.verbose,
-        )
-        rng = check_random_state(random_state)
-        opt = self.make_step()
+    def init_state(self, problem, activation, weights, random_state=None):
+        """The start: ``weights``, their forward pass and gradient, a fresh step object."""
+        like = weights.astype(problem.dtype)
         windows = None if self.batch_size is None else _windows(problem.n_steps, self.batch_size)
-        params = flatten(like)
-        with np.errstate(all="ignore"):
-            fp = evaluate_with_gradient(like, problem, activation)
-            for _ in range(int(self.max_iter)):
-                if windows is None:
-                    params = opt.step(params, flatten(fp.grad))
-                    n_inner = 1
-                else:
-                    for i in rng.permutation(len(windows)):
-                        w = unflatten(params, like)
-                        g = window_value_and_gradient(w, problem, activation, *windows[i]).grad
-                        params = opt.step(params, flatten(g))
-                        if not np.all(np.isfinite(params)):
-                            break
-                    n_inner = len(windows)
-                weights = unflatten(params, like)
-                if not weights.all_finite():
-                    monitor.diverge("non-finite weights")
+        return FirstOrderState(
+            problem=problem, activation=activation, weights=like, params=flatten(like),
+            fp=evaluate_with_gradient(like, problem, activation), step=self.make_step(),
+            rng=check_random_state(random_state), windows=windows,
+        )
+
+    def update(self, state):
+        """One epoch: one step on the full gradient, or one step per window."""
+        problem, activation, like = state.problem, state.activation, state.weights
+        params, opt, windows = state.params, state.step, state.windows
+        if windows is None:
+            params = opt.step(params, flatten(state.fp.grad))
+            n_inner = 1
+        else:
+            for i in state.rng.permutation(len(windows)):
+                w = unflatten(params, like)
+                g = window_value_and_gradient(w, problem, activation, *windows[i]).grad
+                params = opt.step(params, flatten(g))
+                if not np.all(np.isfinite(params)):
                     break
-                fp = evaluate_with_gradient(weights, problem, activation)
-                if monitor.record(
-                    weights, kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
-                    objective=fp.objective, h_last=fp.H[-1],
-                ):
-                    break
-        return monitor.result()
+            n_inner = len(windows)
+        weights = unflatten(params, like)
+        if not weights.all_finite():
+            raise EndOfRun("non-finite weights", diverged=True)
+        return replace(
+            state, weights=weights, params=params, n_inner=n_inner,
+            fp=evaluate_with_gradient(weights, problem, activation),
+        )
+
+    def report(self, state):
+        fp = state.fp
+        return dict(
+            weights=state.weights, kappa=grad_norm(fp.grad), n_inner=state.n_inner,
+            loss=fp.loss, objective=fp.objective, h_last=fp.H[-1],
+        )
 
 
 @register_solver
