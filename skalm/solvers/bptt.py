@@ -508,7 +508,11 @@ class LBFGS(Solver):
         self.verbose = verbose
 
     def solve(self, problem, activation, weights0, random_state=None):
-        """Minimize R from ``weights0`` with scipy; see the class docstring."""
+        """Minimize R from ``weights0`` with scipy; see the class docstring.
+
+        The one solver that overrides :meth:`Solver.solve <skalm.solvers.base.Solver.solve>`:
+        scipy runs the loop, so it has no ``init_state``/``update`` to step by hand.
+        """
         with blas_limit(self.blas_threads):
             return self._solve(problem, activation, weights0)
 
