@@ -68,7 +68,7 @@ import numpy as np
 from .._compat import Interval
 from ..model import forward
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, EndOfRun, Solver
+from .base import FORWARD_PASS_PARAMS, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from .blocks import h_block, output_block, u_block, z_block
 from .lagrangian import ALMPoint, certificate, constraints, feasibility
 
@@ -96,6 +96,7 @@ class ADMMState:
 
 
 @register_solver
+@solver_settings
 class ADMMiRNN(Solver):
     """ADMM over the unfolded RNN (Tang et al., 2020), adapted; see the module docstring.
 
@@ -127,25 +128,11 @@ class ADMMiRNN(Solver):
 
     name = "admmirnn"
     estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "rho": [Interval(Real, 0, None, closed="neither")],
-        "rho_growth": [Interval(Real, 1, None, closed="left")],
-        "max_rho": [Interval(Real, 0, None, closed="neither")],
-        "mu": [Interval(Real, 0, None, closed="neither")],
-    }
-
-    def __init__(self, rho=10.0, rho_growth=1.0, max_rho=1e8, mu=1e-5, max_iter=200, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.rho = rho
-        self.rho_growth = rho_growth
-        self.max_rho = max_rho
-        self.mu = mu
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    rho: float = setting(10.0, POSITIVE)
+    rho_growth: float = setting(1.0, Interval(Real, 1, None, closed="left"))
+    max_rho: float = setting(1e8, POSITIVE)
+    mu: float = setting(1e-5, POSITIVE)
+    max_iter: int = 200
 
     def sweep(self, problem, weights, H, U, Xi, Zeta, rho, activation):
         """One symmetric sweep; returns (weights, H, U, U_prev) with U_prev the prox centre

@@ -20,7 +20,7 @@ divergence) and the ConvergenceWarning. A solver can also be stepped by hand::
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
 from typing import Optional
 
@@ -33,7 +33,13 @@ from .monitor import HISTORY_KEYS, History, IterationMonitor, SolverResult
 
 __all__ = [
     "Problem", "SolverResult", "History", "Solver", "EndOfRun", "HISTORY_KEYS", "blas_limit",
+    "setting", "solver_settings",
 ]
+
+#: Constraints the solvers' settings share (scikit-learn's ``_param_validation`` format).
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+COUNT = Interval(Integral, 1, None, closed="left")
 
 
 def blas_limit(n_threads):
@@ -135,6 +141,27 @@ class EndOfRun(Exception):
         )
 
 
+def setting(default, *constraints):
+    """Declare a solver setting: its default and the constraints its values must meet
+    (scikit-learn's ``_param_validation`` format; none: the setting is not checked)."""
+    return field(default=default,
+                 metadata={"constraints": list(constraints)} if constraints else {})
+
+
+def solver_settings(cls):
+    """Class decorator: the settings declared on ``cls`` (with :func:`setting`, or redeclared
+    with a new default) become the keyword-only parameters of its constructor, and their
+    constraints its ``_parameter_constraints``, over those it inherits."""
+    cls = dataclass(kw_only=True, eq=False, repr=False)(cls)
+    constraints = dict(getattr(cls, "_parameter_constraints", {}))
+    for f in fields(cls):
+        if "constraints" in f.metadata:
+            constraints[f.name] = f.metadata["constraints"]
+    cls._parameter_constraints = constraints
+    return cls
+
+
+@solver_settings
 class Solver:
     """Base class: holds settings, runs :meth:`init_state` / :meth:`update` in :meth:`solve`.
 
@@ -153,17 +180,16 @@ class Solver:
     name = ""
     estimator_params = ("max_iter", "tol", "verbose")
 
-    #: Constraints on the constructor settings (scikit-learn's ``_param_validation`` format),
-    #: checked by :meth:`_validate_params`. These are the settings most solvers share;
-    #: a subclass adds its own with ``{**Solver._parameter_constraints, ...}``. A setting
-    #: without an entry is not checked.
-    _parameter_constraints: dict = {
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "verbose": ["verbose"],
-    }
+    # The settings every solver has. A subclass decorated with :func:`solver_settings`
+    # declares its own with :func:`setting` and may redeclare these with other defaults.
+    # ``_parameter_constraints`` (checked by :meth:`_validate_params`) is built from the
+    # declarations; a subclass with a hand-written ``__init__`` may still extend it as
+    # ``{**Solver._parameter_constraints, ...}``. A setting without constraints is not checked.
+    max_iter: int = setting(100, COUNT)
+    tol: float = setting(1e-4, NON_NEGATIVE)
+    n_iter_no_change: int | None = setting(10, COUNT, None)
+    blas_threads: int | None = setting(1, COUNT, None)
+    verbose: int = setting(0, "verbose")
 
     @classmethod
     def _param_names(cls):

@@ -55,7 +55,7 @@ finite.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import minimize
@@ -64,7 +64,17 @@ from sklearn.utils import check_random_state
 from .._compat import Interval
 from ..model import SequenceLayout
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, EndOfRun, Solver, blas_limit
+from .base import (
+    COUNT,
+    FORWARD_PASS_PARAMS,
+    NON_NEGATIVE,
+    POSITIVE,
+    EndOfRun,
+    Solver,
+    blas_limit,
+    setting,
+    solver_settings,
+)
 from .monitor import IterationMonitor
 from .gradient import (
     evaluate_with_gradient,
@@ -211,6 +221,7 @@ class FirstOrderState:
     n_inner: int = 0
 
 
+@solver_settings
 class FirstOrderSolver(Solver):
     """What the first-order BPTT solvers share (not registered itself): one epoch per
     :meth:`update`.
@@ -221,10 +232,8 @@ class FirstOrderSolver(Solver):
 
     estimator_params = FORWARD_PASS_PARAMS
     batch_size = None
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    }
+    max_iter: int = 500
+    learning_rate: float = setting(0.01, POSITIVE)
 
     def make_step(self):
         raise NotImplementedError
@@ -271,6 +280,7 @@ class FirstOrderSolver(Solver):
 
 
 @register_solver
+@solver_settings
 class GradientDescent(FirstOrderSolver):
     """Full-batch gradient descent on R (the paper's GD).
 
@@ -293,20 +303,14 @@ class GradientDescent(FirstOrderSolver):
 
     name = "gd"
 
-    def __init__(self, learning_rate=0.02, max_iter=500, tol=1e-4, n_iter_no_change=10,
-                 blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    learning_rate: float = 0.02
 
     def make_step(self):
         return GradientStep(self.learning_rate)
 
 
 @register_solver
+@solver_settings
 class ClippedGradientDescent(FirstOrderSolver):
     """Full-batch gradient descent with gradient-norm clipping (the paper's GDC).
 
@@ -324,26 +328,15 @@ class ClippedGradientDescent(FirstOrderSolver):
     """
 
     name = "gd-clip"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "clip_norm": [Interval(Real, 0, None, closed="neither")],
-    }
-
-    def __init__(self, learning_rate=0.1, clip_norm=1.0, max_iter=500, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.clip_norm = clip_norm
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    learning_rate: float = 0.1
+    clip_norm: float = setting(1.0, POSITIVE)
 
     def make_step(self):
         return ClippedStep(self.learning_rate, self.clip_norm)
 
 
 @register_solver
+@solver_settings
 class NesterovGradientDescent(FirstOrderSolver):
     """Full-batch gradient descent with Nesterov momentum (the paper's GDNM).
 
@@ -356,26 +349,14 @@ class NesterovGradientDescent(FirstOrderSolver):
     """
 
     name = "nesterov"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-    }
-
-    def __init__(self, learning_rate=0.01, momentum=0.9, max_iter=500, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    momentum: float = setting(0.9, Interval(Real, 0, 1, closed="left"))
 
     def make_step(self):
         return NesterovStep(self.learning_rate, self.momentum)
 
 
 @register_solver
+@solver_settings
 class MiniBatchSGD(FirstOrderSolver):
     """Mini-batch SGD over contiguous windows of the sequence (the paper's mini-batch SGD).
 
@@ -396,26 +377,15 @@ class MiniBatchSGD(FirstOrderSolver):
     """
 
     name = "sgd"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-    }
-
-    def __init__(self, learning_rate=0.01, batch_size=50, max_iter=200, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    max_iter: int = 200
+    batch_size: int = setting(50, COUNT)
 
     def make_step(self):
         return GradientStep(self.learning_rate)
 
 
 @register_solver
+@solver_settings
 class Adam(FirstOrderSolver):
     """Adam on R (the paper's Adam), full batch unless ``batch_size`` is set.
 
@@ -434,26 +404,10 @@ class Adam(FirstOrderSolver):
     """
 
     name = "adam"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "beta1": [Interval(Real, 0, 1, closed="left")],
-        "beta2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-    }
-
-    def __init__(self, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8, batch_size=None,
-                 max_iter=500, tol=1e-4, n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    beta1: float = setting(0.9, Interval(Real, 0, 1, closed="left"))
+    beta2: float = setting(0.999, Interval(Real, 0, 1, closed="left"))
+    epsilon: float = setting(1e-8, POSITIVE)
+    batch_size: int | None = setting(None, COUNT, None)
 
     def make_step(self):
         return AdamStep(self.learning_rate, self.beta1, self.beta2, self.epsilon)
@@ -461,6 +415,7 @@ class Adam(FirstOrderSolver):
 
 # -- L-BFGS ---------------------------------------------------------------------------------
 @register_solver
+@solver_settings
 class LBFGS(Solver):
     """L-BFGS-B of :func:`scipy.optimize.minimize` on R with the analytic gradient.
 
@@ -489,23 +444,10 @@ class LBFGS(Solver):
 
     name = "lbfgs"
     estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "memory": [Interval(Integral, 1, None, closed="left")],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "gtol": [Interval(Real, 0, None, closed="left")],
-    }
-
-    def __init__(self, memory=10, max_iter=500, max_fun=15000, gtol=1e-6, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.memory = memory
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.gtol = gtol
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    memory: int = setting(10, COUNT)
+    max_iter: int = 500
+    max_fun: int = setting(15000, COUNT)
+    gtol: float = setting(1e-6, NON_NEGATIVE)
 
     def solve(self, problem, activation, weights0, random_state=None):
         """Minimize R from ``weights0`` with scipy; see the class docstring.

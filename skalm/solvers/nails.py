@@ -50,7 +50,7 @@ Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
@@ -58,7 +58,8 @@ from scipy.sparse.linalg import LinearOperator, cg
 from .._compat import Interval, StrOptions
 from ..linalg import spd_solve
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, EndOfRun, Solver
+from .base import COUNT, FORWARD_PASS_PARAMS, NON_NEGATIVE, POSITIVE, EndOfRun, Solver
+from .base import setting, solver_settings
 from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 
 __all__ = ["forward_sensitivities", "GaussNewtonSystem", "GaussNewtonState", "NAILS", "NAILM"]
@@ -210,17 +211,17 @@ class GaussNewtonState:
     nu: float = 2.0
 
 
+@solver_settings
 class _GaussNewtonSolver(Solver):
     """Shared settings, size check, state and record of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "linear_solver": [StrOptions({"auto", "dense", "cg"})],
-        "max_dense_mb": [Interval(Real, 0, None, closed="neither")],
-        "cg_tol": [Interval(Real, 0, None, closed="left")],
-        "cg_max_iter": [Interval(Integral, 1, None, closed="left")],
-    }
+    max_iter: int = 100
+    n_iter_no_change: int | None = 5
+    linear_solver: str = setting("auto", StrOptions({"auto", "dense", "cg"}))
+    max_dense_mb: float = setting(256, POSITIVE)
+    cg_tol: float = setting(1e-4, NON_NEGATIVE)
+    cg_max_iter: int = setting(100, COUNT)
 
     def _use_dense(self, problem, weights):
         r, n = weights.V.shape
@@ -288,6 +289,7 @@ _SHARED_PARAMS_DOC = """
 
 
 @register_solver
+@solver_settings
 class NAILS(_GaussNewtonSolver):
     """Gauss-Newton with an Armijo backtracking line search (Bemporad's NAILS, no ADMM).
 
@@ -303,24 +305,7 @@ class NAILS(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nails"
-    _parameter_constraints = {
-        **_GaussNewtonSolver._parameter_constraints,
-        "max_line_search": [Interval(Integral, 0, None, closed="left")],
-    }
-
-    def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
-                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
-                 blas_threads=1, verbose=0):
-        self.max_line_search = max_line_search
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.linear_solver = linear_solver
-        self.max_dense_mb = max_dense_mb
-        self.cg_tol = cg_tol
-        self.cg_max_iter = cg_max_iter
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    max_line_search: int = setting(30, Interval(Integral, 0, None, closed="left"))
 
     def update(self, state):
         """One Gauss-Newton step with its Armijo line search."""
@@ -353,6 +338,7 @@ class NAILS(_GaussNewtonSolver):
 
 
 @register_solver
+@solver_settings
 class NAILM(_GaussNewtonSolver):
     """Levenberg-Marquardt with trust-region damping updates (Bemporad's NAILM, no ADMM).
 
@@ -376,26 +362,8 @@ class NAILM(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nailm"
-    _parameter_constraints = {
-        **_GaussNewtonSolver._parameter_constraints,
-        "damping": [Interval(Real, 0, None, closed="neither")],
-        "max_trials": [Interval(Integral, 1, None, closed="left")],
-    }
-
-    def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
-                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
-                 blas_threads=1, verbose=0):
-        self.damping = damping
-        self.max_trials = max_trials
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.linear_solver = linear_solver
-        self.max_dense_mb = max_dense_mb
-        self.cg_tol = cg_tol
-        self.cg_max_iter = cg_max_iter
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    damping: float = setting(1e-3, POSITIVE)
+    max_trials: int = setting(30, COUNT)
 
     def init_state(self, problem, activation, weights, random_state=None):
         return replace(super().init_state(problem, activation, weights),

@@ -10,20 +10,19 @@ drives ``update`` with the stopping rules and records the history. Tests drive
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from ..._compat import Interval, StrOptions
 from ...model import forward
-from ..base import EndOfRun, Solver
+from ..base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
 from .bcd import bcd_sweep
 
 __all__ = ["ALMState", "ALMBCDSolver"]
 
-_unit = Interval(Real, 0, 1, closed="neither")
-_positive = Interval(Real, 0, None, closed="neither")
+_UNIT = Interval(Real, 0, 1, closed="neither")
 
 
 @dataclass
@@ -52,6 +51,7 @@ class ALMState:
     activation: object = None
 
 
+@solver_settings
 class ALMBCDSolver(Solver):
     """ALM with BCD inner loop (Wang, Zhang and Chen, 2024), in structured form.
 
@@ -114,63 +114,24 @@ class ALMBCDSolver(Solver):
     """
 
     name = "alm-bcd"
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "gamma0": [_positive],
-        "eta1": [_unit],
-        "eta2": [_unit],
-        "eta3": [_positive],
-        "eta4": [_unit],
-        "eps0": [_positive],
-        "eps_star": [Interval(Real, 0, None, closed="left")],
-        "mu": [_positive],
-        "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
-        "restart_bound": [Real, None],
-        "max_gamma": [_positive],
-        "acceleration": [StrOptions({"nesterov"}), None],
-    }
     estimator_params = (
         "gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_iter", "max_inner_iter", "tol",
         "n_iter_no_change", "acceleration", "blas_threads", "verbose",
     )
 
-    def __init__(
-        self,
-        gamma0=1.0,
-        eta1=0.99,
-        eta2=5 / 6,
-        eta3=0.01,
-        eta4=5 / 6,
-        eps0=0.1,
-        eps_star=1e-20,
-        mu=1e-5,
-        max_iter=100,
-        max_inner_iter=50,
-        tol=1e-3,
-        n_iter_no_change=10,
-        restart_bound=None,
-        max_gamma=1e12,
-        acceleration="nesterov",
-        blas_threads=1,
-        verbose=0,
-    ):
-        self.gamma0 = gamma0
-        self.eta1 = eta1
-        self.eta2 = eta2
-        self.eta3 = eta3
-        self.eta4 = eta4
-        self.eps0 = eps0
-        self.eps_star = eps_star
-        self.mu = mu
-        self.max_iter = max_iter
-        self.max_inner_iter = max_inner_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.restart_bound = restart_bound
-        self.max_gamma = max_gamma
-        self.acceleration = acceleration
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    gamma0: float = setting(1.0, POSITIVE)
+    eta1: float = setting(0.99, _UNIT)
+    eta2: float = setting(5 / 6, _UNIT)
+    eta3: float = setting(0.01, POSITIVE)
+    eta4: float = setting(5 / 6, _UNIT)
+    eps0: float = setting(0.1, POSITIVE)
+    eps_star: float = setting(1e-20, NON_NEGATIVE)
+    mu: float = setting(1e-5, POSITIVE)
+    max_inner_iter: int = setting(50, COUNT)
+    tol: float = 1e-3
+    restart_bound: float | None = setting(None, Real, None)
+    max_gamma: float = setting(1e12, POSITIVE)
+    acceleration: str | None = setting("nesterov", StrOptions({"nesterov"}), None)
 
     # -- the algorithm --------------------------------------------------------------------
     def init_state(self, problem, activation, weights0, random_state=None):
