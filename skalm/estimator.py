@@ -237,8 +237,8 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code, whose
         default is 100). With the momentum carried across outer iterations, shorter inner
         loops lose little per sweep and let the practical rule stop sooner: on the paper's
-        T=500 set, 50 stops at R = 8.09 after 3,350 sweeps (26 s), 100 at R = 7.88 after
-        7,300 (57 s); L-BFGS reaches 8.37 (``benchmarks/alm_acceleration.py``).
+        T=500 set, 50 stops at R = 8.09 after 3,350 sweeps, 100 at R = 7.88 after 7,300;
+        L-BFGS reaches 8.37 (``benchmarks/alm_acceleration.py``; times in :ref:`performance`).
 
     acceleration : {"nesterov"} or None, default="nesterov"
         ALM-BCD's inner loop. ``"nesterov"`` starts every BCD sweep from an extrapolated

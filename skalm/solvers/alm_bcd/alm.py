@@ -107,7 +107,7 @@ class ALMBCDSolver(Solver):
     blas_threads : int or None, default=1
         BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
         OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
-        milliseconds (measured 28 ms vs 7.7 ms per sweep at r=100, T=500), so one thread is
+        milliseconds (figures in the performance notes of the user guide), so one thread is
         the default. None leaves the process setting alone.
     verbose : int, default=0
         1: one line per outer iteration.
