@@ -175,6 +175,12 @@ class Solver:
         the solver's name). Its other settings are its own constructor arguments: pass an
         instance (``ElmanRNNRegressor(solver=Adam(learning_rate=1e-2))``) to set them, and
         tune them as ``solver__<name>`` in a grid search.
+
+    Settings are declared once, as fields of a keyword-only dataclass
+    (:func:`solver_settings`, :func:`setting`): the constructor, :meth:`get_params`,
+    :meth:`set_params` and the constraints :meth:`_validate_params` checks follow from the
+    declaration. Every solver has ``max_iter``, ``tol``, ``n_iter_no_change``,
+    ``blas_threads`` and ``verbose``.
     """
 
     name = ""
