@@ -2,10 +2,11 @@
 
 A refactoring that is meant to preserve behaviour should leave every number here unchanged:
 the predictions on the training and on held-out rows, every column of ``history_`` except the
-wall-clock ``time``, ``n_iter_`` and the text of every warning a fit issues and the file it points at (its stacklevel). The cases are every
-registered solver x every registered activation, with and without the skip connection, plus
-one fit over two sequences (``sequence_id``) and one with early stopping (validation rows), on
-a small synthetic series, so that the whole set runs in a minute or two.
+wall-clock ``time``, ``n_iter_``, and the text of every warning a fit issues with the file it
+points at (its stacklevel). The cases are every registered solver x every registered
+activation, with and without the skip connection, plus fits over two sequences
+(``sequence_id``) and one with early stopping (validation rows), on a small synthetic series,
+so that the whole set runs in seconds.
 
 Usage::
 

@@ -16,19 +16,14 @@ could, and it is trained at the cost of K fits of width r.
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state, metadata_routing
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .estimator import (
-    _DTYPES,
-    ElmanRNNRegressor,
-    _blame,
-    _SequenceRegressorMixin,
-    _validate_fit_data,
-)
+from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
+from ._compat import HasMethods, Interval, fit_context
+from .estimator import ElmanRNNRegressor
 
 __all__ = ["RNNEnsembleRegressor"]
 
@@ -37,7 +32,7 @@ def _fit_member(estimator, X, y, sequence_id):
     return estimator.fit(X, y, **({} if sequence_id is None else {"sequence_id": sequence_id}))
 
 
-class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
+class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     """Average of ``n_estimators`` RNN regressors fitted from different random starts.
 
     Each member is a clone of ``estimator`` whose ``random_state`` is set to a seed drawn
@@ -59,7 +54,9 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
     n_jobs : int, default=None
         Members fitted in parallel, with joblib (None: 1 unless in a
         ``joblib.parallel_backend`` context; -1: all processors). skalm's regressors use one
-        BLAS thread by default, so the processes do not oversubscribe the cores.
+        BLAS thread by default, so the processes do not oversubscribe the cores. The workers
+        (``sklearn.utils.parallel``) inherit the caller's scikit-learn configuration and
+        warning filters.
 
     random_state : int, RandomState instance or None, default=None
         Draws the members' seeds. Pass an int for reproducible fits.
@@ -130,7 +127,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         )
         return [clone(base).set_params(random_state=int(seed)) for seed in seeds]
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
@@ -150,7 +147,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        X, y = _validate_fit_data(self, X, y)
+        X, y = validate_fit_data(self, X, y)
         members = self._members()
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(member, X, y, sequence_id) for member in members
@@ -180,8 +177,8 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
             The average prediction; 1-D when ``fit`` got a 1-D ``y``.
         """
         check_is_fitted(self)
-        with _blame("X"):
-            X = validate_data(self, X, reset=False, dtype=_DTYPES)
+        with blame("X"):
+            X = validate_data(self, X, reset=False, dtype=DTYPES)
         kwargs = {}
         if sequence_id is not None:
             kwargs["sequence_id"] = sequence_id

@@ -192,10 +192,6 @@ class SequenceLayout(NamedTuple):
         change[1:] = sid[1:] != sid[:-1]
         return cls.from_starts(T, np.flatnonzero(change))
 
-    @property
-    def starts(self):
-        return np.flatnonzero(self.first)
-
     def shift_down(self, H):
         """Rows h_{t-1} for every t (zeros at sequence starts): the design's first block."""
         Hprev = np.empty_like(H)

@@ -175,7 +175,7 @@ def test_lagrangian_decreases_inside_the_solver_inner_loop(name):
     solver = ALMBCDSolver(max_inner_iter=20)
     state = solver.init_state(prob, act, w0)
     for _ in range(4):
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
     assert np.linalg.norm(state.Xi) > 0 and state.gamma > 1
     _check_monotone_sweeps(prob, state.s, state.Xi, state.Zeta, state.gamma, solver.mu, act,
                            n_sweeps=15)
@@ -301,7 +301,7 @@ def test_predictions_come_from_forward_pass_not_auxiliary_h():
     state = solver.init_state(prob, act, w0)
     gaps, iterates = [], []
     for k in range(n_iter):
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
         weights = state.s.weights
         iterates.append(weights)
         _, Hf = forward(weights, prob.X, act, prob.layout)
@@ -334,7 +334,7 @@ def test_accelerated_inner_loop_is_monotone_and_certified(name):
     solver = ALMBCDSolver(max_inner_iter=20, acceleration="nesterov")
     state = solver.init_state(prob, act, w0)
     for _ in range(3):
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
     Xi, Zeta, gamma, mu = state.Xi, state.Zeta, state.gamma, solver.mu
     values = []
     for n in range(1, 16):
@@ -361,7 +361,7 @@ def test_momentum_carried_across_outer_iterations_keeps_inner_loops_monotone(nam
     solver = ALMBCDSolver(max_inner_iter=6, acceleration="nesterov")
     state = solver.init_state(prob, act, w0)
     for _ in range(3):
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
         assert state.momentum is not None
     Xi, Zeta, gamma, mu = state.Xi, state.Zeta, state.gamma, solver.mu
     L0 = augmented_lagrangian(prob, state.s, Xi, Zeta, gamma, act)

@@ -317,7 +317,7 @@ def test_alm_outer_iterations_match_literal(name, seed, layout, restart):
     _check("alm", name, d0, tol, f"seed={seed} {layout} s^0")
     pattern = []
     for rec in records:
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
         k = rec["k"]
         where = f"seed={seed} {layout} restart={restart} k={k}"
         assert state.k == k
@@ -355,7 +355,7 @@ def test_alm_partial_restart_pattern_matches_literal():
     solver = ALMBCDSolver(restart_bound=bound, acceleration=None, **kw)
     state = solver.init_state(prob, act, w0)
     for rec in recs:
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
         assert state.restarted == rec["restarted"], rec["k"]
         d = _diffs(state.s.weights, state.s.H, state.s.U, rec["s"])
         d["xi"] = _rel(state.Xi, rec["xi"])
@@ -379,7 +379,7 @@ def test_alm_penalty_rule_branches_match_literal(name):
     assert "kept" in branches and branches & {"||xi||", "||zeta||"}, branches
     state = solver.init_state(prob, act, w0)
     for rec in recs:
-        state = solver.update(prob, state, act)
+        state = solver.update(state)
         d = _diffs(state.s.weights, state.s.H, state.s.U, rec["s"])
         d["xi"] = _rel(state.Xi, rec["xi"])
         d["zeta"] = _rel(state.Zeta, rec["zeta"])

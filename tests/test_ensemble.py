@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy.linalg import block_diag
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -91,6 +92,19 @@ def test_parallel_fit_gives_the_same_members():
     a = RNNEnsembleRegressor(_member(), n_estimators=2, random_state=0, n_jobs=1).fit(X, Y)
     b = RNNEnsembleRegressor(_member(), n_estimators=2, random_state=0, n_jobs=2).fit(X, Y)
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_parallel_workers_keep_the_callers_warning_filters():
+    # A member stopped by max_iter warns; with the caller's filter turning that warning into
+    # an error, the error must come out of the worker processes too (plain joblib workers
+    # start with default filters and would only print it).
+    X, Y = _data(seed=3)
+    member = _member().set_params(max_iter=1)
+    ens = RNNEnsembleRegressor(member, n_estimators=2, random_state=0, n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match="max_iter"):
+            ens.fit(X, Y)
 
 
 def test_fit_keeps_the_template_and_predict_writes_nothing():

@@ -127,10 +127,10 @@ def test_data_scaled_by_1e100_diverges_with_a_warning_not_nan(series):
 class _FailingLinearSolve(ALMBCDSolver):
     """ALM-BCD whose third outer iteration hits a singular, non-finite block system."""
 
-    def update(self, problem, state, activation):
+    def inner_start(self, state):
         if state.k == 2:
             raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
-        return super().update(problem, state, activation)
+        return super().inner_start(state)
 
 
 def test_a_failing_linear_solve_is_divergence_not_a_crash(series):

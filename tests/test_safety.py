@@ -1,4 +1,4 @@
-"""Forward-pass safety (skalm.solvers.safety): a solver's weights whose true forward pass blows
+"""Forward-pass safety (skalm.safety): a solver's weights whose true forward pass blows
 up are never returned silently.
 
 * A stand-in solver returns weights with spectral radius of W far above 1 and claims a tiny
@@ -33,7 +33,7 @@ from skalm.activations import get_activation
 from skalm.datasets import load_sp500_volatility
 from skalm.model import Lambdas, forward, init_weights, mse_loss, objective
 from skalm.solvers import HISTORY_KEYS, LBFGS, ADMMiRNN, ALMBCDSolver, Problem, Solver
-from skalm.solvers.safety import (
+from skalm.safety import (
     SPECTRAL_BOUND,
     _spectral_safeguard,
     check_forward_pass,

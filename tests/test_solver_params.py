@@ -6,6 +6,7 @@ them (``Solver._validate_params``) before every fit, for a solver given by name 
 instance.
 """
 
+import dataclasses
 import inspect
 
 import numpy as np
@@ -116,6 +117,18 @@ def test_every_setting_of_every_registered_solver_has_a_constraint(name):
     settings = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     missing = [p for p in settings if p not in cls._parameter_constraints]
     assert not missing, f"{cls.__name__} lacks constraints for {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_settings_are_declared_once_as_keyword_only_fields(name):
+    # The declaration (dataclass fields) is the constructor, get_params and the constraints.
+    cls = SOLVERS[name]
+    declared = {f.name for f in dataclasses.fields(cls)}
+    params = inspect.signature(cls.__init__).parameters.values()
+    assert {p.name for p in params if p.kind is p.KEYWORD_ONLY} == declared
+    assert set(cls().get_params()) == declared == set(cls._parameter_constraints)
+    with pytest.raises(TypeError, match="positional"):
+        cls(cls().max_iter)
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))

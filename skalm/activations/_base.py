@@ -33,13 +33,9 @@ class Activation:
     ----------
     name : str
         Registry name.
-    smooth : bool
-        Whether sigma is continuously differentiable (gradient solvers' finite-difference
-        tests and the theory of smooth constraints use this).
     """
 
     name = ""
-    smooth = False
 
     def sigma(self, u):
         """sigma(u), elementwise."""

@@ -81,6 +81,19 @@ def _repeat(args, k):
     return [np.repeat(v, k) if isinstance(v, np.ndarray) else v for v in args]
 
 
+def _newton_and_halley_divisor(f, df, d2f, newton, corr):
+    """The Newton step f / f' and the Halley divisor max(1 - (f / f') f'' / (2 f'), 1/2), in
+    place in the buffers ``newton`` and ``corr``: newton / corr is the Halley step, at most
+    twice the Newton step."""
+    np.divide(f, df, out=newton)
+    np.multiply(newton, d2f, out=corr)
+    corr /= df
+    corr *= -0.5
+    corr += 1.0
+    np.maximum(corr, 0.5, out=corr)
+    return newton, corr
+
+
 def safeguarded_newton(fdf, lo, hi, x0, args, kbound=None, warm=0, tol=0.0):
     """A root of f in [lo, hi] for every entry, given f(lo) <= 0 <= f(hi) (vectorized rtsafe).
 
@@ -142,12 +155,7 @@ def safeguarded_newton(fdf, lo, hi, x0, args, kbound=None, warm=0, tol=0.0):
         b0 = B[0, :m]
         if it < warm:
             # cheap Halley step clipped to the initial bracket: no sign bookkeeping yet
-            newton = np.divide(f, df, out=L[0, :m])
-            corr = np.multiply(newton, d2f, out=L[1, :m])
-            corr /= df
-            corr *= -0.5
-            corr += 1.0
-            np.maximum(corr, 0.5, out=corr)
+            newton, corr = _newton_and_halley_divisor(f, df, d2f, L[0, :m], L[1, :m])
             newton /= corr
             x -= newton
             np.maximum(x, lo, out=x)
@@ -160,12 +168,7 @@ def safeguarded_newton(fdf, lo, hi, x0, args, kbound=None, warm=0, tol=0.0):
         np.negative(d, out=d)
         np.maximum(lo, np.minimum(x, d, out=L[1, :m]), out=lo)
         np.minimum(hi, np.maximum(x, d, out=L[1, :m]), out=hi)
-        newton = np.divide(f, df, out=L[0, :m])
-        corr = np.multiply(newton, d2f, out=L[1, :m])
-        corr /= df
-        corr *= -0.5
-        corr += 1.0
-        np.maximum(corr, 0.5, out=corr)
+        newton, corr = _newton_and_halley_divisor(f, df, d2f, L[0, :m], L[1, :m])
         step = np.divide(newton, corr, out=L[2, :m])  # Halley, at most twice the Newton step
         xn = np.subtract(x, step, out=L[3, :m])
         if kbound is not None:

@@ -122,7 +122,6 @@ class ELU(IdentityOnPositives):
     """
 
     name = "elu"
-    smooth = False  # C^1 only when alpha == 1
 
     def __init__(self, alpha=1.0):
         if not alpha > 0:

@@ -20,7 +20,6 @@ class LeakyReLU(IdentityOnPositives):
     """
 
     name = "leaky_relu"
-    smooth = False
 
     def __init__(self, slope=0.01):
         if not (0 < slope < 1):

@@ -14,7 +14,6 @@ class ReLU(IdentityOnPositives):
     """sigma(u) = max(u, 0) (the paper's main case)."""
 
     name = "relu"
-    smooth = False
 
     def sigma(self, u):
         return np.maximum(u, 0)

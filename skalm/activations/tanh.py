@@ -238,7 +238,6 @@ class Tanh(Activation):
     """sigma(u) = tanh(u). Not in the paper; smooth, so its theory applies."""
 
     name = "tanh"
-    smooth = True
 
     def sigma(self, u):
         return np.tanh(u)

@@ -10,13 +10,13 @@ from .base import HISTORY_KEYS, Problem, Solver, SolverResult
 # Importing the solver modules registers their solvers (in this order).
 from .alm_bcd import ALMBCDSolver
 from .bptt import (
-    LBFGS,
     Adam,
     ClippedGradientDescent,
     GradientDescent,
     MiniBatchSGD,
     NesterovGradientDescent,
 )
+from .lbfgs import LBFGS
 from .nails import NAILM, NAILS
 from .admm import ADMMiRNN
 

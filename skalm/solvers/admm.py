@@ -60,22 +60,43 @@ same quantity as ALM-BCD's kappa; here only an indicator, because u is not the l
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ..model import forward
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
+from .base import FORWARD_PASS_PARAMS, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from .blocks import h_block, output_block, u_block, z_block
 from .lagrangian import ALMPoint, certificate, constraints, feasibility
-from .monitor import IterationMonitor
 
-__all__ = ["ADMMiRNN"]
+__all__ = ["ADMMiRNN", "ADMMState"]
+
+
+@dataclass
+class ADMMState:
+    """State of an ADMMiRNN run: the point (weights, H, U) of the last sweep, its FeasVio
+    ``feas`` and certificate ``kappa``, the penalty ``rho_used`` in that sweep, and the
+    multipliers and penalty ``rho`` for the next sweep (per step: rho / T)."""
+
+    problem: object
+    activation: object
+    weights: object
+    H: np.ndarray
+    U: np.ndarray
+    Xi: np.ndarray
+    Zeta: np.ndarray
+    rho: float
+    T: int
+    rho_used: float = float("nan")
+    feas: float = float("inf")
+    kappa: float = float("nan")
 
 
 @register_solver
+@solver_settings
 class ADMMiRNN(Solver):
     """ADMM over the unfolded RNN (Tang et al., 2020), adapted; see the module docstring.
 
@@ -107,25 +128,11 @@ class ADMMiRNN(Solver):
 
     name = "admmirnn"
     estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "rho": [Interval(Real, 0, None, closed="neither")],
-        "rho_growth": [Interval(Real, 1, None, closed="left")],
-        "max_rho": [Interval(Real, 0, None, closed="neither")],
-        "mu": [Interval(Real, 0, None, closed="neither")],
-    }
-
-    def __init__(self, rho=10.0, rho_growth=1.0, max_rho=1e8, mu=1e-5, max_iter=200, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.rho = rho
-        self.rho_growth = rho_growth
-        self.max_rho = max_rho
-        self.mu = mu
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    rho: float = setting(10.0, POSITIVE)
+    rho_growth: float = setting(1.0, Interval(Real, 1, None, closed="left"))
+    max_rho: float = setting(1e8, POSITIVE)
+    mu: float = setting(1e-5, POSITIVE)
+    max_iter: int = 200
 
     def sweep(self, problem, weights, H, U, Xi, Zeta, rho, activation):
         """One symmetric sweep; returns (weights, H, U, U_prev) with U_prev the prox centre
@@ -142,38 +149,40 @@ class ADMMiRNN(Solver):
         weights = weights._replace(A=A, c=c, D=D)
         return weights, H, U, U_prev
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run ADMM iterations from the forward pass of ``weights0`` with zero multipliers."""
-        with blas_limit(self.blas_threads):
-            weights = weights0.astype(problem.dtype)
-            monitor = IterationMonitor(
-                self.name, problem, activation, weights, self.max_iter, self.tol,
-                self.n_iter_no_change, self.verbose,
-            )
-            U, H = forward(weights, problem.X, activation, problem.layout)
-            Xi, Zeta = np.zeros_like(U), np.zeros_like(U)
-            T = max(problem.n_steps, 1)
-            rho, feas_prev = float(self.rho) / T, np.inf
-            with np.errstate(all="ignore"):
-                for _ in range(int(self.max_iter)):
-                    weights, H, U, U_prev = self.sweep(problem, weights, H, U, Xi, Zeta, rho,
-                                                       activation)
-                    point = ALMPoint(weights, H, U)
-                    C1, C2 = constraints(problem, point, activation)
-                    feas = feasibility(C1, C2)
-                    kappa = certificate(problem, point, U_prev, Xi, Zeta, rho, float(self.mu),
-                                        activation, (C1, C2))
-                    if not (np.isfinite(feas) and np.all(np.isfinite(H))):
-                        monitor.diverge("non-finite auxiliary variables")
-                        break
-                    if monitor.record(weights, feasibility=feas, kappa=kappa, gamma=rho,
-                                      n_inner=1, feasibility_scale=float(np.linalg.norm(H))):
-                        break
-                    Xi += rho * C1
-                    Zeta += rho * C2
-                    if self.rho_growth > 1 and feas > 0.99 * feas_prev:
-                        rho = min(rho * float(self.rho_growth), float(self.max_rho) / T)
-                    feas_prev = feas
-            return monitor.result(extras={"rho": rho, "feasibility": feas_prev,
-                                          "own_loss": problem.training_loss(weights, H)},
-                                  stacklevel=3)
+    def init_state(self, problem, activation, weights, random_state=None):
+        """The forward pass of ``weights`` (feasible), zero multipliers, rho / T."""
+        weights = weights.astype(problem.dtype)
+        U, H = forward(weights, problem.X, activation, problem.layout)
+        T = max(problem.n_steps, 1)
+        return ADMMState(
+            problem=problem, activation=activation, weights=weights, H=H, U=U,
+            Xi=np.zeros_like(U), Zeta=np.zeros_like(U), rho=float(self.rho) / T, T=T,
+        )
+
+    def update(self, state):
+        """One symmetric sweep, then the multiplier step and the penalty for the next one."""
+        problem, activation, rho = state.problem, state.activation, state.rho
+        Xi, Zeta = state.Xi, state.Zeta
+        weights, H, U, U_prev = self.sweep(problem, state.weights, state.H, state.U, Xi, Zeta,
+                                           rho, activation)
+        point = ALMPoint(weights, H, U)
+        C1, C2 = constraints(problem, point, activation)
+        feas = feasibility(C1, C2)
+        kappa = certificate(problem, point, U_prev, Xi, Zeta, rho, float(self.mu), activation,
+                            (C1, C2))
+        new = replace(state, weights=weights, H=H, U=U, rho_used=rho, feas=feas, kappa=kappa)
+        if not (np.isfinite(feas) and np.all(np.isfinite(H))):
+            raise EndOfRun("non-finite auxiliary variables", diverged=True, state=new)
+        if self.rho_growth > 1 and feas > 0.99 * state.feas:
+            rho = min(rho * float(self.rho_growth), float(self.max_rho) / state.T)
+        return replace(new, Xi=Xi + state.rho * C1, Zeta=Zeta + state.rho * C2, rho=rho)
+
+    def report(self, state):
+        return dict(
+            weights=state.weights, feasibility=state.feas, kappa=state.kappa,
+            gamma=state.rho_used, n_inner=1, feasibility_scale=float(np.linalg.norm(state.H)),
+        )
+
+    def extras(self, state):
+        return {"rho": state.rho_used, "feasibility": state.feas,
+                "own_loss": state.problem.training_loss(state.weights, state.H)}

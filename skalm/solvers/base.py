@@ -1,26 +1,45 @@
-"""The interface every solver implements, and the records they share.
+"""The interface every solver implements, and the loop that runs it.
 
 A solver is a small object built from plain settings. ``solve(problem, activation, weights0)``
 returns a :class:`SolverResult`. Solvers know nothing of scikit-learn: the estimator validates
 the data, builds the :class:`Problem`, looks the solver up in the registry and stores the
 result.
+
+Every solver but L-BFGS (whose loop scipy runs) has the shape of jaxopt's: :meth:`Solver.init_state`
+builds the state, :meth:`Solver.update` takes one iteration, and the one loop of
+:meth:`Solver.solve` owns what they share: the BLAS thread limit, the floating-point error
+state, the :class:`~skalm.solvers.monitor.IterationMonitor` (history, stopping rules,
+divergence) and the ConvergenceWarning. A solver can also be stepped by hand::
+
+    state = solver.init_state(problem, activation, weights0)
+    for _ in range(10):
+        state = solver.update(state)
+        print(solver.report(state)["kappa"])
 """
 
 from __future__ import annotations
 
 import inspect
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from threadpoolctl import threadpool_limits
 
-from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
+from .._compat import Interval, validate_parameter_constraints
+from ..model import Lambdas, SequenceLayout, forward, mse_loss, penalty
+from .monitor import HISTORY_KEYS, History, IterationMonitor, SolverResult
 
-__all__ = ["Problem", "SolverResult", "History", "Solver", "HISTORY_KEYS", "blas_limit"]
+__all__ = [
+    "Problem", "SolverResult", "History", "Solver", "EndOfRun", "HISTORY_KEYS", "blas_limit",
+    "setting", "solver_settings",
+]
+
+#: Constraints the solvers' settings share (scikit-learn's ``_param_validation`` format).
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+COUNT = Interval(Integral, 1, None, closed="left")
 
 
 def blas_limit(n_threads):
@@ -35,9 +54,6 @@ class _NullContext:
     def __exit__(self, *exc):
         return False
 
-
-#: Keys every solver records once per outer iteration (equal-length lists).
-HISTORY_KEYS = ("train_loss", "objective", "feasibility", "kappa", "gamma", "n_inner", "time")
 
 #: The estimator parameters every solver but ALM-BCD takes when it is chosen by name.
 FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
@@ -102,81 +118,52 @@ class Problem:
         return mse_loss(weights, Hv, self.Y_val, self.X_val)
 
 
-class History:
-    """Per-outer-iteration record; ``as_dict()`` gives equal-length lists."""
+class EndOfRun(Exception):
+    """Raised by :meth:`Solver.update` when the method cannot take another iteration.
 
-    def __init__(self, with_validation=False):
-        self._keys = HISTORY_KEYS + (("val_loss",) if with_validation else ())
-        self._data = {k: [] for k in self._keys}
-        self._t0 = time.perf_counter()
-
-    def elapsed(self):
-        return time.perf_counter() - self._t0
-
-    def append(self, **values):
-        values.setdefault("time", self.elapsed())
-        missing = set(self._keys) - set(values)
-        if missing:
-            raise KeyError(f"history entry lacks {sorted(missing)}")
-        for k in self._keys:
-            self._data[k].append(float(values[k]))
-
-    def __len__(self):
-        return len(self._data["time"])
-
-    def last(self, key):
-        return self._data[key][-1]
-
-    def final(self, key):
-        """The last recorded value of ``key``, NaN when nothing was recorded."""
-        values = self._data[key]
-        return values[-1] if values else float("nan")
-
-    def as_dict(self):
-        return {k: list(v) for k, v in self._data.items()}
-
-
-@dataclass
-class SolverResult:
-    """What a solver returns.
-
-    Attributes
+    Parameters
     ----------
-    weights : RNNWeights
-        The learned parameters (predictions always use them through a forward pass).
-    history : dict of lists
-        One entry per outer iteration, keys :data:`HISTORY_KEYS` (+ ``"val_loss"``).
-    n_iter : int
-        Outer iterations run.
-    converged : bool
-        True when a stopping rule (not the iteration cap) ended the run.
     message : str
-        Why the run ended.
-    diverged : bool
-        True when the run was stopped because an iterate became non-finite or absurdly
-        large; ``weights`` are then the last finite ones.
-    extras : dict
-        Solver-specific values. Every registered solver has ``extras["own_loss"]``: the
-        training loss by the solver's own reckoning at its final state. For the solvers that
-        iterate on the weights alone (``gd`` ... ``lbfgs``, ``nails``, ``nailm``) it is the
-        forward-pass loss of the last recorded iterate (the default of
-        :meth:`~skalm.solvers.monitor.IterationMonitor.result`); for the constrained ones
-        (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
-        :math:`h`, which a forward pass of the weights need not reproduce.
-        :func:`skalm.solvers.safety.check_forward_pass` compares it with the forward pass.
+        Why. For a divergence, what went wrong (the monitor says at which iteration).
+    converged : bool, default=True
+        Whether the end counts as convergence (no ConvergenceWarning).
+    diverged : bool, default=False
+        The iterate became unusable: the run returns the last finite weights and warns.
+    state : object, default=None
+        The state the result's ``extras`` are taken from; None: the last state ``update``
+        returned.
     """
 
-    weights: RNNWeights
-    history: dict
-    n_iter: int
-    converged: bool
-    message: str = ""
-    diverged: bool = False
-    extras: dict = field(default_factory=dict)
+    def __init__(self, message, converged=True, diverged=False, state=None):
+        super().__init__(message)
+        self.message, self.converged, self.diverged, self.state = (
+            message, converged, diverged, state
+        )
 
 
+def setting(default, *constraints):
+    """Declare a solver setting: its default and the constraints its values must meet
+    (scikit-learn's ``_param_validation`` format; none: the setting is not checked)."""
+    return field(default=default,
+                 metadata={"constraints": list(constraints)} if constraints else {})
+
+
+def solver_settings(cls):
+    """Class decorator: the settings declared on ``cls`` (with :func:`setting`, or redeclared
+    with a new default) become the keyword-only parameters of its constructor, and their
+    constraints its ``_parameter_constraints``, over those it inherits."""
+    cls = dataclass(kw_only=True, eq=False, repr=False)(cls)
+    constraints = dict(getattr(cls, "_parameter_constraints", {}))
+    for f in fields(cls):
+        if "constraints" in f.metadata:
+            constraints[f.name] = f.metadata["constraints"]
+    cls._parameter_constraints = constraints
+    return cls
+
+
+@solver_settings
 class Solver:
-    """Base class: holds settings, implements :meth:`solve`.
+    """Base class: holds settings, runs :meth:`init_state` / :meth:`update` in :meth:`solve`.
 
     Attributes
     ----------
@@ -188,22 +175,27 @@ class Solver:
         the solver's name). Its other settings are its own constructor arguments: pass an
         instance (``ElmanRNNRegressor(solver=Adam(learning_rate=1e-2))``) to set them, and
         tune them as ``solver__<name>`` in a grid search.
+
+    Settings are declared once, as fields of a keyword-only dataclass
+    (:func:`solver_settings`, :func:`setting`): the constructor, :meth:`get_params`,
+    :meth:`set_params` and the constraints :meth:`_validate_params` checks follow from the
+    declaration. Every solver has ``max_iter``, ``tol``, ``n_iter_no_change``,
+    ``blas_threads`` and ``verbose``.
     """
 
     name = ""
     estimator_params = ("max_iter", "tol", "verbose")
 
-    #: Constraints on the constructor settings (scikit-learn's ``_param_validation`` format),
-    #: checked by :meth:`_validate_params`. These are the settings most solvers share;
-    #: a subclass adds its own with ``{**Solver._parameter_constraints, ...}``. A setting
-    #: without an entry is not checked.
-    _parameter_constraints: dict = {
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "verbose": ["verbose"],
-    }
+    # The settings every solver has. A subclass decorated with :func:`solver_settings`
+    # declares its own with :func:`setting` and may redeclare these with other defaults.
+    # ``_parameter_constraints`` (checked by :meth:`_validate_params`) is built from the
+    # declarations; a subclass with a hand-written ``__init__`` may still extend it as
+    # ``{**Solver._parameter_constraints, ...}``. A setting without constraints is not checked.
+    max_iter: int = setting(100, COUNT)
+    tol: float = setting(1e-4, NON_NEGATIVE)
+    n_iter_no_change: int | None = setting(10, COUNT, None)
+    blas_threads: int | None = setting(1, COUNT, None)
+    verbose: int = setting(0, "verbose")
 
     @classmethod
     def _param_names(cls):
@@ -248,6 +240,65 @@ class Solver:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Train from ``weights0``; return a :class:`SolverResult`."""
+    # -- the protocol: a subclass implements init_state, update and report ----------------
+    def init_state(self, problem, activation, weights, random_state=None):
+        """The state before the first iteration, starting from ``weights`` (already in the
+        problem's dtype). ``random_state`` (a RandomState) serves the stochastic solvers."""
         raise NotImplementedError
+
+    def update(self, state):
+        """One iteration: the next state (``state`` itself may be reused). Raises
+        :class:`EndOfRun` when the method cannot take another iteration."""
+        raise NotImplementedError
+
+    def report(self, state):
+        """Keyword arguments of :meth:`IterationMonitor.record
+        <skalm.solvers.monitor.IterationMonitor.record>` for the iterate of ``state``."""
+        raise NotImplementedError
+
+    def stop_message(self, state):
+        """A reason to stop after the iterate of ``state`` was recorded (None: go on)."""
+        return None
+
+    def extras(self, state):
+        """Solver-specific values of the result (see :class:`SolverResult`)."""
+        return {}
+
+    def solve(self, problem, activation, weights0, random_state=None):
+        """Train from ``weights0``; return a :class:`SolverResult`.
+
+        Runs :meth:`update` from :meth:`init_state` until the monitor's stopping rules,
+        :meth:`stop_message`, an :class:`EndOfRun` or ``max_iter`` end it, with every BLAS
+        limited to ``blas_threads`` and floating-point warnings silenced (an overflow on the
+        way to a non-finite iterate is divergence, which the monitor reports).
+        """
+        with blas_limit(self.blas_threads):
+            return self._run(problem, activation, weights0, random_state)
+
+    def _run(self, problem, activation, weights0, random_state):
+        weights0 = weights0.astype(problem.dtype)
+        monitor = IterationMonitor(
+            self.name, problem, activation, weights0, self.max_iter, self.tol,
+            self.n_iter_no_change, self.verbose,
+        )
+        with np.errstate(all="ignore"):
+            state = self.init_state(problem, activation, weights0, random_state=random_state)
+            for _ in range(int(self.max_iter)):
+                try:
+                    state = self.update(state)
+                except EndOfRun as end:
+                    state = state if end.state is None else end.state
+                    if end.diverged:
+                        monitor.diverge(end.message)
+                    else:
+                        monitor.stop(end.message, converged=end.converged)
+                    break
+                if monitor.record(**self.report(state)):
+                    break
+                message = self.stop_message(state)
+                if message:
+                    monitor.stop(message)
+                    break
+            extras = self.extras(state)
+        # stacklevel 4: the warning points at the caller of solve (result, _run, solve, caller)
+        return monitor.result(extras=extras, stacklevel=4)

@@ -1,5 +1,5 @@
 """Backpropagation-through-time solvers on ALM-BCD's objective R: the paper's comparison set
-(section 5.4) and L-BFGS.
+(section 5.4) and L-BFGS (in :mod:`.lbfgs`).
 
 Every solver here minimizes R(z) of :func:`skalm.model.objective` (same (1/T) loss scaling,
 same lambdas, hidden states from the true forward pass) with the analytic gradient of
@@ -11,7 +11,8 @@ vector of whatever blocks the weights hold):
 * ``"nesterov"``, :class:`NesterovGradientDescent`: with Nesterov momentum (GDNM);
 * ``"sgd"``, :class:`MiniBatchSGD`: mini-batch SGD over contiguous windows (SGD);
 * ``"adam"``, :class:`Adam`: Adam, full batch by default (Adam);
-* ``"lbfgs"``, :class:`LBFGS`: scipy's L-BFGS-B (what jax-sysid and MLPRegressor use).
+* ``"lbfgs"``, :class:`~skalm.solvers.lbfgs.LBFGS`: scipy's L-BFGS-B (what jax-sysid and
+  MLPRegressor use).
 
 **Design.** Solver-specific settings (learning rate, momentum, clipping norm, window length,
 Adam's betas, the L-BFGS memory) live on the solver object, not on the estimator::
@@ -31,10 +32,11 @@ diverges there), GDC 0.1 with clip norm 1, Nesterov 0.01 with momentum 0.9 (0.05
 SGD 0.01 with windows of 50 rows, Adam 0.01 (the paper's Table 4 value). The paper tuned
 them per data set and initialization; so should a user.
 
-The first-order methods share one driver loop (:class:`FirstOrderSolver`); each contributes a
-small stateful step object (:class:`GradientStep`, :class:`ClippedStep`, :class:`NesterovStep`,
-:class:`AdamStep`), in the manner of scikit-learn's ``_stochastic_optimizers``. One iteration
-is one epoch: one step on the full gradient, or one step per window for mini-batches.
+The first-order methods share one :meth:`~FirstOrderSolver.update` (one epoch); each
+contributes a small stateful step object (:class:`GradientStep`, :class:`ClippedStep`,
+:class:`NesterovStep`, :class:`AdamStep`), in the manner of scikit-learn's
+``_stochastic_optimizers``. One iteration is one epoch: one step on the full gradient, or one
+step per window for mini-batches.
 
 Every solver records the same history as ALM-BCD once per iteration (:class:`IterationMonitor`):
 ``train_loss`` and ``objective`` of the true forward pass, ``feasibility`` 0 (a forward pass is
@@ -53,17 +55,16 @@ finite.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from dataclasses import dataclass, replace
+from numbers import Real
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ..model import SequenceLayout
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
-from .monitor import IterationMonitor
+from .base import COUNT, FORWARD_PASS_PARAMS, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from .gradient import (
     evaluate_with_gradient,
     flatten,
@@ -77,13 +78,13 @@ __all__ = [
     "ClippedStep",
     "NesterovStep",
     "AdamStep",
+    "FirstOrderState",
     "FirstOrderSolver",
     "GradientDescent",
     "ClippedGradientDescent",
     "NesterovGradientDescent",
     "MiniBatchSGD",
     "Adam",
-    "LBFGS",
 ]
 
 
@@ -190,9 +191,28 @@ def window_value_and_gradient(weights, problem, activation, start, stop):
     )
 
 
-# -- the first-order driver -----------------------------------------------------------------
+# -- the first-order solvers ----------------------------------------------------------------
+@dataclass
+class FirstOrderState:
+    """State of a first-order run: the iterate (as weights and as the flat vector the step
+    object updates), its forward pass and gradient ``fp``, the step object, the random
+    generator and mini-batch windows (None: full batch), and the steps of the last epoch."""
+
+    problem: object
+    activation: object
+    weights: object
+    params: np.ndarray
+    fp: object
+    step: object
+    rng: np.random.RandomState
+    windows: list | None
+    n_inner: int = 0
+
+
+@solver_settings
 class FirstOrderSolver(Solver):
-    """Shared driver of the first-order BPTT solvers (not registered itself).
+    """What the first-order BPTT solvers share (not registered itself): one epoch per
+    :meth:`update`.
 
     Subclasses implement :meth:`make_step` (a fresh step object per run) and may set a
     ``batch_size`` attribute (None: full batch).
@@ -200,57 +220,55 @@ class FirstOrderSolver(Solver):
 
     estimator_params = FORWARD_PASS_PARAMS
     batch_size = None
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    }
+    max_iter: int = 500
+    learning_rate: float = setting(0.01, POSITIVE)
 
     def make_step(self):
         raise NotImplementedError
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run ``max_iter`` epochs or until a stopping rule; see the module docstring."""
-        with blas_limit(self.blas_threads):
-            return self._solve(problem, activation, weights0, random_state)
-
-    def _solve(self, problem, activation, weights0, random_state):
-        like = weights0.astype(problem.dtype)
-        monitor = IterationMonitor(
-            self.name, problem, activation, like, self.max_iter, self.tol,
-            self.n_iter_no_change, self.verbose,
-        )
-        rng = check_random_state(random_state)
-        opt = self.make_step()
+    def init_state(self, problem, activation, weights, random_state=None):
+        """The start: ``weights``, their forward pass and gradient, a fresh step object."""
+        like = weights.astype(problem.dtype)
         windows = None if self.batch_size is None else _windows(problem.n_steps, self.batch_size)
-        params = flatten(like)
-        with np.errstate(all="ignore"):
-            fp = evaluate_with_gradient(like, problem, activation)
-            for _ in range(int(self.max_iter)):
-                if windows is None:
-                    params = opt.step(params, flatten(fp.grad))
-                    n_inner = 1
-                else:
-                    for i in rng.permutation(len(windows)):
-                        w = unflatten(params, like)
-                        g = window_value_and_gradient(w, problem, activation, *windows[i]).grad
-                        params = opt.step(params, flatten(g))
-                        if not np.all(np.isfinite(params)):
-                            break
-                    n_inner = len(windows)
-                weights = unflatten(params, like)
-                if not weights.all_finite():
-                    monitor.diverge("non-finite weights")
+        return FirstOrderState(
+            problem=problem, activation=activation, weights=like, params=flatten(like),
+            fp=evaluate_with_gradient(like, problem, activation), step=self.make_step(),
+            rng=check_random_state(random_state), windows=windows,
+        )
+
+    def update(self, state):
+        """One epoch: one step on the full gradient, or one step per window."""
+        problem, activation, like = state.problem, state.activation, state.weights
+        params, opt, windows = state.params, state.step, state.windows
+        if windows is None:
+            params = opt.step(params, flatten(state.fp.grad))
+            n_inner = 1
+        else:
+            for i in state.rng.permutation(len(windows)):
+                w = unflatten(params, like)
+                g = window_value_and_gradient(w, problem, activation, *windows[i]).grad
+                params = opt.step(params, flatten(g))
+                if not np.all(np.isfinite(params)):
                     break
-                fp = evaluate_with_gradient(weights, problem, activation)
-                if monitor.record(
-                    weights, kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
-                    objective=fp.objective, h_last=fp.H[-1],
-                ):
-                    break
-        return monitor.result()
+            n_inner = len(windows)
+        weights = unflatten(params, like)
+        if not weights.all_finite():
+            raise EndOfRun("non-finite weights", diverged=True)
+        return replace(
+            state, weights=weights, params=params, n_inner=n_inner,
+            fp=evaluate_with_gradient(weights, problem, activation),
+        )
+
+    def report(self, state):
+        fp = state.fp
+        return dict(
+            weights=state.weights, kappa=grad_norm(fp.grad), n_inner=state.n_inner,
+            loss=fp.loss, objective=fp.objective, h_last=fp.H[-1],
+        )
 
 
 @register_solver
+@solver_settings
 class GradientDescent(FirstOrderSolver):
     """Full-batch gradient descent on R (the paper's GD).
 
@@ -273,20 +291,14 @@ class GradientDescent(FirstOrderSolver):
 
     name = "gd"
 
-    def __init__(self, learning_rate=0.02, max_iter=500, tol=1e-4, n_iter_no_change=10,
-                 blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    learning_rate: float = 0.02
 
     def make_step(self):
         return GradientStep(self.learning_rate)
 
 
 @register_solver
+@solver_settings
 class ClippedGradientDescent(FirstOrderSolver):
     """Full-batch gradient descent with gradient-norm clipping (the paper's GDC).
 
@@ -304,26 +316,15 @@ class ClippedGradientDescent(FirstOrderSolver):
     """
 
     name = "gd-clip"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "clip_norm": [Interval(Real, 0, None, closed="neither")],
-    }
-
-    def __init__(self, learning_rate=0.1, clip_norm=1.0, max_iter=500, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.clip_norm = clip_norm
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    learning_rate: float = 0.1
+    clip_norm: float = setting(1.0, POSITIVE)
 
     def make_step(self):
         return ClippedStep(self.learning_rate, self.clip_norm)
 
 
 @register_solver
+@solver_settings
 class NesterovGradientDescent(FirstOrderSolver):
     """Full-batch gradient descent with Nesterov momentum (the paper's GDNM).
 
@@ -336,26 +337,14 @@ class NesterovGradientDescent(FirstOrderSolver):
     """
 
     name = "nesterov"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-    }
-
-    def __init__(self, learning_rate=0.01, momentum=0.9, max_iter=500, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    momentum: float = setting(0.9, Interval(Real, 0, 1, closed="left"))
 
     def make_step(self):
         return NesterovStep(self.learning_rate, self.momentum)
 
 
 @register_solver
+@solver_settings
 class MiniBatchSGD(FirstOrderSolver):
     """Mini-batch SGD over contiguous windows of the sequence (the paper's mini-batch SGD).
 
@@ -376,26 +365,15 @@ class MiniBatchSGD(FirstOrderSolver):
     """
 
     name = "sgd"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-    }
-
-    def __init__(self, learning_rate=0.01, batch_size=50, max_iter=200, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    max_iter: int = 200
+    batch_size: int = setting(50, COUNT)
 
     def make_step(self):
         return GradientStep(self.learning_rate)
 
 
 @register_solver
+@solver_settings
 class Adam(FirstOrderSolver):
     """Adam on R (the paper's Adam), full batch unless ``batch_size`` is set.
 
@@ -414,125 +392,10 @@ class Adam(FirstOrderSolver):
     """
 
     name = "adam"
-    _parameter_constraints = {
-        **FirstOrderSolver._parameter_constraints,
-        "beta1": [Interval(Real, 0, 1, closed="left")],
-        "beta2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-    }
-
-    def __init__(self, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8, batch_size=None,
-                 max_iter=500, tol=1e-4, n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.learning_rate = learning_rate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    beta1: float = setting(0.9, Interval(Real, 0, 1, closed="left"))
+    beta2: float = setting(0.999, Interval(Real, 0, 1, closed="left"))
+    epsilon: float = setting(1e-8, POSITIVE)
+    batch_size: int | None = setting(None, COUNT, None)
 
     def make_step(self):
         return AdamStep(self.learning_rate, self.beta1, self.beta2, self.epsilon)
-
-
-# -- L-BFGS ---------------------------------------------------------------------------------
-@register_solver
-class LBFGS(Solver):
-    """L-BFGS-B of :func:`scipy.optimize.minimize` on R with the analytic gradient.
-
-    What jax-sysid and :class:`~sklearn.neural_network.MLPRegressor` use. One iteration of
-    the history is one L-BFGS iteration (``n_inner``: function and gradient evaluations it
-    took, line search included).
-
-    Parameters
-    ----------
-    memory : int, default=10
-        Number of correction pairs kept (scipy's ``maxcor``).
-    max_iter : int, default=500
-        Cap on L-BFGS iterations (scipy's ``maxiter``).
-    max_fun : int, default=15000
-        Cap on function evaluations (scipy's ``maxfun``).
-    gtol : float, default=1e-6
-        scipy's own test: stop when the largest gradient entry is at most ``gtol``.
-    tol : float, default=1e-4
-        Relative improvement of R that counts for ``n_iter_no_change`` (scipy's ``ftol`` is
-        left at its default).
-    n_iter_no_change : int or None, default=10
-        As :class:`GradientDescent`; None leaves stopping to scipy and the caps.
-    blas_threads : int or None, default=1
-    verbose : int, default=0
-    """
-
-    name = "lbfgs"
-    estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "memory": [Interval(Integral, 1, None, closed="left")],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "gtol": [Interval(Real, 0, None, closed="left")],
-    }
-
-    def __init__(self, memory=10, max_iter=500, max_fun=15000, gtol=1e-6, tol=1e-4,
-                 n_iter_no_change=10, blas_threads=1, verbose=0):
-        self.memory = memory
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.gtol = gtol
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.blas_threads = blas_threads
-        self.verbose = verbose
-
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Minimize R from ``weights0`` with scipy; see the class docstring."""
-        with blas_limit(self.blas_threads):
-            return self._solve(problem, activation, weights0)
-
-    def _solve(self, problem, activation, weights0):
-        like = weights0.astype(problem.dtype)
-        monitor = IterationMonitor(
-            self.name, problem, activation, like, self.max_iter, self.tol,
-            self.n_iter_no_change, self.verbose,
-        )
-        cache = {"x": None, "fp": None, "n_fun": 0}
-
-        def fun(x):
-            cache["n_fun"] += 1
-            weights = unflatten(x, like)
-            fp = evaluate_with_gradient(weights, problem, activation)
-            cache["x"], cache["fp"] = x.copy(), fp
-            if not np.isfinite(fp.objective):
-                return np.inf, np.zeros_like(x)
-            return fp.objective, flatten(fp.grad, np.float64)
-
-        def callback(intermediate_result):
-            x = intermediate_result.x
-            if cache["x"] is None or not np.array_equal(x, cache["x"]):
-                fun(x)
-                cache["n_fun"] -= 1  # a bookkeeping evaluation, not the optimizer's
-            fp = cache["fp"]
-            n_inner, cache["n_fun"] = cache["n_fun"], 0
-            if monitor.record(
-                unflatten(x, like), kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
-                objective=fp.objective, h_last=fp.H[-1],
-            ):
-                raise StopIteration
-
-        with np.errstate(all="ignore"):
-            res = minimize(
-                fun, flatten(like, np.float64), jac=True, method="L-BFGS-B", callback=callback,
-                options=dict(
-                    maxiter=int(self.max_iter), maxfun=int(self.max_fun),
-                    maxcor=int(self.memory), gtol=float(self.gtol),
-                ),
-            )
-        if not monitor.message:
-            if res.status == 0:
-                monitor.stop(f"L-BFGS-B converged: {res.message}")
-            elif monitor.n_iter < int(self.max_iter):
-                monitor.stop(f"L-BFGS-B stopped: {res.message}", converged=False)
-        return monitor.result(extras={"scipy_status": int(res.status), "n_fun": int(res.nfev)})

@@ -1,21 +1,100 @@
 """One run's bookkeeping, shared by every solver: history, progress lines, stopping rules,
-best validated weights, divergence handling and the final ConvergenceWarning."""
+best validated weights, divergence handling and the final ConvergenceWarning; and the records
+it produces (:class:`History`, :class:`SolverResult`)."""
 
 from __future__ import annotations
 
+import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ..model import RNNWeights
 from ._progress import ProgressPrinter
-from .base import History, SolverResult
 
-__all__ = ["IterationMonitor", "EXPLOSION_FACTOR"]
+__all__ = ["IterationMonitor", "EXPLOSION_FACTOR", "History", "SolverResult", "HISTORY_KEYS"]
+
+#: Keys every solver records once per outer iteration (equal-length lists).
+HISTORY_KEYS = ("train_loss", "objective", "feasibility", "kappa", "gamma", "n_inner", "time")
 
 
 #: An objective above this multiple of max(R(z_0), 1) counts as divergence.
 EXPLOSION_FACTOR = 1e10
+
+
+class History:
+    """Per-outer-iteration record; ``as_dict()`` gives equal-length lists."""
+
+    def __init__(self, with_validation=False):
+        self._keys = HISTORY_KEYS + (("val_loss",) if with_validation else ())
+        self._data = {k: [] for k in self._keys}
+        self._t0 = time.perf_counter()
+
+    def elapsed(self):
+        return time.perf_counter() - self._t0
+
+    def append(self, **values):
+        values.setdefault("time", self.elapsed())
+        missing = set(self._keys) - set(values)
+        if missing:
+            raise KeyError(f"history entry lacks {sorted(missing)}")
+        for k in self._keys:
+            self._data[k].append(float(values[k]))
+
+    def __len__(self):
+        return len(self._data["time"])
+
+    def last(self, key):
+        return self._data[key][-1]
+
+    def final(self, key):
+        """The last recorded value of ``key``, NaN when nothing was recorded."""
+        values = self._data[key]
+        return values[-1] if values else float("nan")
+
+    def as_dict(self):
+        return {k: list(v) for k, v in self._data.items()}
+
+
+@dataclass
+class SolverResult:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    weights : RNNWeights
+        The learned parameters (predictions always use them through a forward pass).
+    history : dict of lists
+        One entry per outer iteration, keys :data:`HISTORY_KEYS` (+ ``"val_loss"``).
+    n_iter : int
+        Outer iterations run.
+    converged : bool
+        True when a stopping rule (not the iteration cap) ended the run.
+    message : str
+        Why the run ended.
+    diverged : bool
+        True when the run was stopped because an iterate became non-finite or absurdly
+        large; ``weights`` are then the last finite ones.
+    extras : dict
+        Solver-specific values. Every registered solver has ``extras["own_loss"]``: the
+        training loss by the solver's own reckoning at its final state. For the solvers that
+        iterate on the weights alone (``gd`` ... ``lbfgs``, ``nails``, ``nailm``) it is the
+        forward-pass loss of the last recorded iterate (the default of
+        :meth:`~skalm.solvers.monitor.IterationMonitor.result`); for the constrained ones
+        (``alm-bcd``, ``admmirnn``) it is the loss with their auxiliary hidden states
+        :math:`h`, which a forward pass of the weights need not reproduce.
+        :func:`skalm.safety.check_forward_pass` compares it with the forward pass.
+    """
+
+    weights: RNNWeights
+    history: dict
+    n_iter: int
+    converged: bool
+    message: str = ""
+    diverged: bool = False
+    extras: dict = field(default_factory=dict)
 
 
 class IterationMonitor:

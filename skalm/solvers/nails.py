@@ -49,19 +49,20 @@ Asking for ``"dense"`` beyond the budget raises a ValueError that gives the size
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from dataclasses import dataclass, replace
+from numbers import Integral
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions
 from ..linalg import spd_solve
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, Solver, blas_limit
-from .monitor import IterationMonitor
+from .base import COUNT, FORWARD_PASS_PARAMS, NON_NEGATIVE, POSITIVE, EndOfRun, Solver
+from .base import setting, solver_settings
 from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 
-__all__ = ["forward_sensitivities", "GaussNewtonSystem", "NAILS", "NAILM"]
+__all__ = ["forward_sensitivities", "GaussNewtonSystem", "GaussNewtonState", "NAILS", "NAILM"]
 
 _ARMIJO = 1e-4
 
@@ -189,17 +190,36 @@ class GaussNewtonSystem:
         return d
 
 
+@dataclass
+class GaussNewtonState:
+    """State of a NAILS/NAILM run: the iterate, its forward pass and gradient ``fp``, the
+    linear solver (``dense``), the iterations taken ``k``, the trial points and CG products
+    of the last one ``n_inner``, the damping of its step ``gamma`` (NAILM; NaN for NAILS),
+    and NAILM's damping ``lam`` and growth factor ``nu`` for the next step."""
+
+    problem: object
+    activation: object
+    weights: object
+    fp: object
+    dense: bool
+    k: int = 0
+    n_inner: int = 0
+    gamma: float = float("nan")
+    lam: float = float("nan")
+    nu: float = 2.0
+
+
+@solver_settings
 class _GaussNewtonSolver(Solver):
-    """Shared settings, size check and driver of NAILS and NAILM (not registered)."""
+    """Shared settings, size check, state and record of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "linear_solver": [StrOptions({"auto", "dense", "cg"})],
-        "max_dense_mb": [Interval(Real, 0, None, closed="neither")],
-        "cg_tol": [Interval(Real, 0, None, closed="left")],
-        "cg_max_iter": [Interval(Integral, 1, None, closed="left")],
-    }
+    max_iter: int = 100
+    n_iter_no_change: int | None = 5
+    linear_solver: str = setting("auto", StrOptions({"auto", "dense", "cg"}))
+    max_dense_mb: float = setting(256, POSITIVE)
+    cg_tol: float = setting(1e-4, NON_NEGATIVE)
+    cg_max_iter: int = setting(100, COUNT)
 
     def _use_dense(self, problem, weights):
         r, n = weights.V.shape
@@ -224,25 +244,25 @@ class _GaussNewtonSolver(Solver):
             f"linear_solver must be 'auto', 'dense' or 'cg', got {self.linear_solver!r}."
         )
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run the sequential least-squares iterations; see the module docstring."""
-        with blas_limit(self.blas_threads):
-            like = weights0.astype(problem.dtype)
-            dense = self._use_dense(problem, like)
-            monitor = IterationMonitor(
-                self.name, problem, activation, like, self.max_iter, self.tol,
-                self.n_iter_no_change, self.verbose,
-            )
-            with np.errstate(all="ignore"):
-                self._run(problem, activation, like, dense, monitor)
-            return monitor.result(extras={"linear_solver": "dense" if dense else "cg"},
-                                  stacklevel=3)
-
-    def _record(self, monitor, weights, fp, n_inner, gamma=float("nan")):
-        return monitor.record(
-            weights, kappa=grad_norm(fp.grad), n_inner=n_inner, loss=fp.loss,
-            objective=fp.objective, h_last=fp.H[-1], gamma=gamma,
+    def init_state(self, problem, activation, weights, random_state=None):
+        """The start: ``weights`` and their forward pass and gradient; the linear solver
+        chosen (a ValueError when ``"dense"`` does not fit in ``max_dense_mb``)."""
+        like = weights.astype(problem.dtype)
+        return GaussNewtonState(
+            problem=problem, activation=activation, weights=like,
+            fp=evaluate_with_gradient(like, problem, activation),
+            dense=self._use_dense(problem, like),
         )
+
+    def report(self, state):
+        fp = state.fp
+        return dict(
+            weights=state.weights, kappa=grad_norm(fp.grad), n_inner=state.n_inner,
+            loss=fp.loss, objective=fp.objective, h_last=fp.H[-1], gamma=state.gamma,
+        )
+
+    def extras(self, state):
+        return {"linear_solver": "dense" if state.dense else "cg"}
 
 
 _SHARED_PARAMS_DOC = """
@@ -267,6 +287,7 @@ _SHARED_PARAMS_DOC = """
 
 
 @register_solver
+@solver_settings
 class NAILS(_GaussNewtonSolver):
     """Gauss-Newton with an Armijo backtracking line search (Bemporad's NAILS, no ADMM).
 
@@ -282,57 +303,40 @@ class NAILS(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nails"
-    _parameter_constraints = {
-        **_GaussNewtonSolver._parameter_constraints,
-        "max_line_search": [Interval(Integral, 0, None, closed="left")],
-    }
+    max_line_search: int = setting(30, Interval(Integral, 0, None, closed="left"))
 
-    def __init__(self, max_line_search=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
-                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
-                 blas_threads=1, verbose=0):
-        self.max_line_search = max_line_search
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.linear_solver = linear_solver
-        self.max_dense_mb = max_dense_mb
-        self.cg_tol = cg_tol
-        self.cg_max_iter = cg_max_iter
-        self.blas_threads = blas_threads
-        self.verbose = verbose
-
-    def _run(self, problem, activation, weights, dense, monitor):
-        fp = evaluate_with_gradient(weights, problem, activation)
-        for _ in range(int(self.max_iter)):
-            system = GaussNewtonSystem(weights, problem, activation, fp, dense)
-            d = system.solve(0.0, self.cg_tol, self.cg_max_iter)
-            slope = float(np.vdot(flatten(fp.grad), d))
-            x = flatten(weights)
-            alpha, trials, new = 1.0, 0, None
-            if slope < 0:
-                for _ in range(int(self.max_line_search) + 1):
-                    trials += 1
-                    cand = unflatten(x + alpha * d, weights)
-                    cfp = evaluate_with_gradient(cand, problem, activation)
-                    if np.isfinite(cfp.objective) and (
-                        cfp.objective <= fp.objective + _ARMIJO * alpha * slope
-                    ):
-                        new = cand, cfp
-                        break
-                    alpha *= 0.5
-            if new is None:
-                monitor.stop(
-                    f"NAILS: no decrease of R along the Gauss-Newton direction after "
-                    f"{trials} trial steps (stationary to working precision) at iteration "
-                    f"{monitor.n_iter + 1}."
-                )
-                return
-            weights, fp = new
-            if self._record(monitor, weights, fp, trials + system.n_products):
-                return
+    def update(self, state):
+        """One Gauss-Newton step with its Armijo line search."""
+        problem, activation, weights, fp = state.problem, state.activation, state.weights, state.fp
+        system = GaussNewtonSystem(weights, problem, activation, fp, state.dense)
+        d = system.solve(0.0, self.cg_tol, self.cg_max_iter)
+        slope = float(np.vdot(flatten(fp.grad), d))
+        x = flatten(weights)
+        alpha, trials, new = 1.0, 0, None
+        if slope < 0:
+            for _ in range(int(self.max_line_search) + 1):
+                trials += 1
+                cand = unflatten(x + alpha * d, weights)
+                cfp = evaluate_with_gradient(cand, problem, activation)
+                if np.isfinite(cfp.objective) and (
+                    cfp.objective <= fp.objective + _ARMIJO * alpha * slope
+                ):
+                    new = cand, cfp
+                    break
+                alpha *= 0.5
+        if new is None:
+            raise EndOfRun(
+                f"NAILS: no decrease of R along the Gauss-Newton direction after "
+                f"{trials} trial steps (stationary to working precision) at iteration "
+                f"{state.k + 1}."
+            )
+        weights, fp = new
+        return replace(state, weights=weights, fp=fp, k=state.k + 1,
+                       n_inner=trials + system.n_products)
 
 
 @register_solver
+@solver_settings
 class NAILM(_GaussNewtonSolver):
     """Levenberg-Marquardt with trust-region damping updates (Bemporad's NAILM, no ADMM).
 
@@ -356,63 +360,47 @@ class NAILM(_GaussNewtonSolver):
 
     __doc__ += _SHARED_PARAMS_DOC
     name = "nailm"
-    _parameter_constraints = {
-        **_GaussNewtonSolver._parameter_constraints,
-        "damping": [Interval(Real, 0, None, closed="neither")],
-        "max_trials": [Interval(Integral, 1, None, closed="left")],
-    }
+    damping: float = setting(1e-3, POSITIVE)
+    max_trials: int = setting(30, COUNT)
 
-    def __init__(self, damping=1e-3, max_trials=30, max_iter=100, tol=1e-4, n_iter_no_change=5,
-                 linear_solver="auto", max_dense_mb=256, cg_tol=1e-4, cg_max_iter=100,
-                 blas_threads=1, verbose=0):
-        self.damping = damping
-        self.max_trials = max_trials
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.linear_solver = linear_solver
-        self.max_dense_mb = max_dense_mb
-        self.cg_tol = cg_tol
-        self.cg_max_iter = cg_max_iter
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    def init_state(self, problem, activation, weights, random_state=None):
+        return replace(super().init_state(problem, activation, weights),
+                       lam=float(self.damping), nu=2.0)
 
-    def _run(self, problem, activation, weights, dense, monitor):
-        fp = evaluate_with_gradient(weights, problem, activation)
-        lam, nu = float(self.damping), 2.0
-        for _ in range(int(self.max_iter)):
-            system = GaussNewtonSystem(weights, problem, activation, fp, dense)
-            g = flatten(fp.grad)
-            x = flatten(weights)
-            new, overflowed = None, 0
-            for trials in range(1, int(self.max_trials) + 1):
-                d = system.solve(lam, self.cg_tol, self.cg_max_iter)
-                # R - ||e + J d||^2 (exact even for a truncated CG step)
-                pred = -float(np.vdot(g, d)) - system.curvature(d)
-                cand = unflatten(x + d, weights)
-                cfp = evaluate_with_gradient(cand, problem, activation)
-                rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
-                overflowed += not np.isfinite(cfp.objective)
-                if np.isfinite(cfp.objective) and rho > 1e-4:
-                    new = cand, cfp, lam
-                    lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-                    nu = 2.0
-                    break
-                lam *= nu
-                nu *= 2.0
-            if new is None and overflowed == trials:
-                # Not stationarity: no trial could even be evaluated (data near overflow).
-                monitor.diverge(
-                    f"every one of {trials} trial steps had a non-finite objective R; "
-                    "scale X and y"
-                )
-                return
-            if new is None:
-                monitor.stop(
-                    f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "
-                    f"stationary to working precision at iteration {monitor.n_iter + 1}."
-                )
-                return
-            weights, fp, used = new
-            if self._record(monitor, weights, fp, trials + system.n_products, gamma=used):
-                return
+    def update(self, state):
+        """One accepted Levenberg-Marquardt step (after as many rejected trials as needed)."""
+        problem, activation, weights, fp = state.problem, state.activation, state.weights, state.fp
+        lam, nu = state.lam, state.nu
+        system = GaussNewtonSystem(weights, problem, activation, fp, state.dense)
+        g = flatten(fp.grad)
+        x = flatten(weights)
+        new, overflowed = None, 0
+        for trials in range(1, int(self.max_trials) + 1):
+            d = system.solve(lam, self.cg_tol, self.cg_max_iter)
+            # R - ||e + J d||^2 (exact even for a truncated CG step)
+            pred = -float(np.vdot(g, d)) - system.curvature(d)
+            cand = unflatten(x + d, weights)
+            cfp = evaluate_with_gradient(cand, problem, activation)
+            rho = (fp.objective - cfp.objective) / pred if pred > 0 else -np.inf
+            overflowed += not np.isfinite(cfp.objective)
+            if np.isfinite(cfp.objective) and rho > 1e-4:
+                new = cand, cfp, lam
+                lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                nu = 2.0
+                break
+            lam *= nu
+            nu *= 2.0
+        if new is None and overflowed == trials:
+            # Not stationarity: no trial could even be evaluated (data near overflow).
+            raise EndOfRun(
+                f"every one of {trials} trial steps had a non-finite objective R; "
+                "scale X and y", diverged=True,
+            )
+        if new is None:
+            raise EndOfRun(
+                f"NAILM: {self.max_trials} rejected steps in a row (damping {lam:.3g}): "
+                f"stationary to working precision at iteration {state.k + 1}."
+            )
+        weights, fp, used = new
+        return replace(state, weights=weights, fp=fp, lam=lam, nu=nu, gamma=used,
+                       k=state.k + 1, n_inner=trials + system.n_products)

@@ -2,28 +2,27 @@
 
 The loop has the jaxopt shape: :meth:`ALMBCDSolver.init_state` builds the feasible start,
 :meth:`ALMBCDSolver.update` runs one outer iteration (inner BCD to its stopping rule, then
-multipliers, tolerance and penalty), and :meth:`ALMBCDSolver.solve` drives ``update`` with the
-stopping rules and records the history. Tests drive ``init_state``/``update`` by hand.
+multipliers, tolerance and penalty), and the shared :meth:`~skalm.solvers.base.Solver.solve`
+drives ``update`` with the stopping rules and records the history. Tests drive
+``init_state``/``update`` by hand.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..._compat import Interval, StrOptions
 from ...model import forward
-from ..base import Solver, blas_limit
-from ..monitor import IterationMonitor
+from ..base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
 from .bcd import bcd_sweep
 
 __all__ = ["ALMState", "ALMBCDSolver"]
 
-_unit = Interval(Real, 0, 1, closed="neither")
-_positive = Interval(Real, 0, None, closed="neither")
+_UNIT = Interval(Real, 0, 1, closed="neither")
 
 
 @dataclass
@@ -48,8 +47,11 @@ class ALMState:
     kappa: float = float("nan")
     restarted: bool = False
     momentum: tuple | None = None
+    problem: object = None
+    activation: object = None
 
 
+@solver_settings
 class ALMBCDSolver(Solver):
     """ALM with BCD inner loop (Wang, Zhang and Chen, 2024), in structured form.
 
@@ -105,73 +107,34 @@ class ALMBCDSolver(Solver):
     blas_threads : int or None, default=1
         BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
         OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
-        milliseconds (measured 28 ms vs 7.7 ms per sweep at r=100, T=500), so one thread is
+        milliseconds (figures in the performance notes of the user guide), so one thread is
         the default. None leaves the process setting alone.
     verbose : int, default=0
         1: one line per outer iteration.
     """
 
     name = "alm-bcd"
-    _parameter_constraints = {
-        **Solver._parameter_constraints,
-        "gamma0": [_positive],
-        "eta1": [_unit],
-        "eta2": [_unit],
-        "eta3": [_positive],
-        "eta4": [_unit],
-        "eps0": [_positive],
-        "eps_star": [Interval(Real, 0, None, closed="left")],
-        "mu": [_positive],
-        "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
-        "restart_bound": [Real, None],
-        "max_gamma": [_positive],
-        "acceleration": [StrOptions({"nesterov"}), None],
-    }
     estimator_params = (
         "gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_iter", "max_inner_iter", "tol",
         "n_iter_no_change", "acceleration", "blas_threads", "verbose",
     )
 
-    def __init__(
-        self,
-        gamma0=1.0,
-        eta1=0.99,
-        eta2=5 / 6,
-        eta3=0.01,
-        eta4=5 / 6,
-        eps0=0.1,
-        eps_star=1e-20,
-        mu=1e-5,
-        max_iter=100,
-        max_inner_iter=50,
-        tol=1e-3,
-        n_iter_no_change=10,
-        restart_bound=None,
-        max_gamma=1e12,
-        acceleration="nesterov",
-        blas_threads=1,
-        verbose=0,
-    ):
-        self.gamma0 = gamma0
-        self.eta1 = eta1
-        self.eta2 = eta2
-        self.eta3 = eta3
-        self.eta4 = eta4
-        self.eps0 = eps0
-        self.eps_star = eps_star
-        self.mu = mu
-        self.max_iter = max_iter
-        self.max_inner_iter = max_inner_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.restart_bound = restart_bound
-        self.max_gamma = max_gamma
-        self.acceleration = acceleration
-        self.blas_threads = blas_threads
-        self.verbose = verbose
+    gamma0: float = setting(1.0, POSITIVE)
+    eta1: float = setting(0.99, _UNIT)
+    eta2: float = setting(5 / 6, _UNIT)
+    eta3: float = setting(0.01, POSITIVE)
+    eta4: float = setting(5 / 6, _UNIT)
+    eps0: float = setting(0.1, POSITIVE)
+    eps_star: float = setting(1e-20, NON_NEGATIVE)
+    mu: float = setting(1e-5, POSITIVE)
+    max_inner_iter: int = setting(50, COUNT)
+    tol: float = 1e-3
+    restart_bound: float | None = setting(None, Real, None)
+    max_gamma: float = setting(1e12, POSITIVE)
+    acceleration: str | None = setting("nesterov", StrOptions({"nesterov"}), None)
 
     # -- the algorithm --------------------------------------------------------------------
-    def init_state(self, problem, activation, weights0):
+    def init_state(self, problem, activation, weights0, random_state=None):
         """s^0 = forward pass of the initial weights (feasible), multipliers 0."""
         weights0 = weights0.astype(problem.dtype)
         U, H = forward(weights0, problem.X, activation, problem.layout)
@@ -181,22 +144,42 @@ class ALMBCDSolver(Solver):
         Gamma = R0 if self.restart_bound is None else float(self.restart_bound)
         return ALMState(
             k=0, s=s0, s0=s0, Xi=zeros, Zeta=zeros.copy(), gamma=float(self.gamma0),
-            eps=float(self.eps0), feas=0.0, Gamma=Gamma,
+            eps=float(self.eps0), feas=0.0, Gamma=Gamma, problem=problem, activation=activation,
         )
 
-    def inner_start(self, problem, state, activation):
+    def inner_start(self, state):
         """Eq. (3.13): s^{k-1} when its L is at most Gamma, else the feasible start s^0."""
         if state.k == 0:
             return state.s0, False
-        L = augmented_lagrangian(problem, state.s, state.Xi, state.Zeta, state.gamma, activation)
+        L = augmented_lagrangian(
+            state.problem, state.s, state.Xi, state.Zeta, state.gamma, state.activation
+        )
         if L <= state.Gamma:
             return state.s, False
         return state.s0, True
 
-    def update(self, problem, state, activation):
-        """One outer iteration k: inner BCD, multipliers (3.7), eps, penalty (3.8)/(3.9)."""
+    def update(self, state):
+        """One outer iteration k: inner BCD, multipliers (3.7), eps, penalty (3.8)/(3.9).
+
+        Raises :class:`~skalm.solvers.base.EndOfRun` (divergence) when a block's linear
+        system fails or the new iterate is not finite or its penalty exceeds ``max_gamma``.
+        """
+        try:
+            new = self._outer_iteration(state)
+        except np.linalg.LinAlgError as exc:  # a block's system had non-finite entries
+            raise EndOfRun(
+                f"linear algebra failure in the BCD blocks: {exc}", diverged=True
+            ) from exc
+        if not self._finite(new):
+            raise EndOfRun(
+                f"penalty gamma = {new.gamma:.3g} or a non-finite iterate", diverged=True
+            )
+        return new
+
+    def _outer_iteration(self, state):
+        problem, activation = state.problem, state.activation
         gamma, Xi, Zeta, mu = state.gamma, state.Xi, state.Zeta, float(self.mu)
-        s, restarted = self.inner_start(problem, state, activation)
+        s, restarted = self.inner_start(state)
         # A restart from s^0 drops the momentum: it points along the abandoned trajectory.
         momentum = None if restarted else state.momentum
         s, C, kappa, j, momentum = self._inner_loop(
@@ -276,7 +259,7 @@ class ALMBCDSolver(Solver):
                 break
         return s, C, kappa, j, ((prev, t) if accelerate else None)
 
-    # -- the driver -----------------------------------------------------------------------
+    # -- what the shared loop of Solver.solve asks ------------------------------------------
     def _finite(self, state):
         return (
             np.isfinite(state.gamma)
@@ -286,38 +269,18 @@ class ALMBCDSolver(Solver):
             and np.all(np.isfinite(state.s.U))
         )
 
-    def solve(self, problem, activation, weights0, random_state=None):
-        """Run Algorithm 3.1 until a stopping rule or the cap; see the class docstring."""
-        with blas_limit(self.blas_threads):
-            return self._solve(problem, activation, weights0)
-
-    def _solve(self, problem, activation, weights0):
-        state = self.init_state(problem, activation, weights0)
-        monitor = IterationMonitor(
-            self.name, problem, activation, state.s0.weights, self.max_iter, self.tol,
-            self.n_iter_no_change, self.verbose,
+    def report(self, state):
+        return dict(
+            weights=state.s.weights, kappa=state.kappa, n_inner=state.n_inner,
+            feasibility=state.feas, gamma=state.gamma,
+            feasibility_scale=float(np.linalg.norm(state.s.H)),
         )
-        for _ in range(int(self.max_iter)):
-            try:
-                # Overflow on the way to a non-finite iterate is divergence, reported below.
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    new = self.update(problem, state, activation)
-            except np.linalg.LinAlgError as exc:  # a block's system had non-finite entries
-                monitor.diverge(f"linear algebra failure in the BCD blocks: {exc}")
-                break
-            if not self._finite(new):
-                monitor.diverge(f"penalty gamma = {new.gamma:.3g} or a non-finite iterate")
-                break
-            state = new
-            if monitor.record(
-                state.s.weights, kappa=state.kappa, n_inner=state.n_inner,
-                feasibility=state.feas, gamma=state.gamma,
-                feasibility_scale=float(np.linalg.norm(state.s.H)),
-            ):
-                break
-            if state.eps <= self.eps_star:
-                monitor.stop(f"eps_k <= eps_star after {state.k} outer iterations.")
-                break
-        own_loss = problem.training_loss(state.s.weights, state.s.H)  # auxiliary h
-        return monitor.result(extras={"gamma": state.gamma, "feasibility": state.feas,
-                                      "own_loss": own_loss})
+
+    def stop_message(self, state):
+        if state.eps <= self.eps_star:
+            return f"eps_k <= eps_star after {state.k} outer iterations."
+        return None
+
+    def extras(self, state):
+        own_loss = state.problem.training_loss(state.s.weights, state.s.H)  # auxiliary h
+        return {"gamma": state.gamma, "feasibility": state.feas, "own_loss": own_loss}

@@ -59,8 +59,8 @@ from dataclasses import replace
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._registry import get_solver_class
-from .blocks import output_block
+from .solvers import get_solver_class
+from .solvers.blocks import output_block
 
 __all__ = [
     "check_forward_pass",
