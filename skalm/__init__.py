@@ -9,9 +9,12 @@ functions and :mod:`skalm.datasets` the paper's data.
 """
 
 from . import datasets
+from ._state import HiddenStateWarning
 from .ensemble import RNNEnsembleRegressor
 from .estimator import ElmanRNNRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ElmanRNNRegressor", "RNNEnsembleRegressor", "datasets", "__version__"]
+__all__ = [
+    "ElmanRNNRegressor", "RNNEnsembleRegressor", "HiddenStateWarning", "datasets", "__version__",
+]

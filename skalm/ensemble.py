@@ -87,7 +87,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
     The averaged model is itself an Elman RNN (see the module docstring): the K members'
     hidden states stacked, a block-diagonal recurrent matrix, output weights divided by K.
     ``predict`` passes ``sequence_id`` and ``initial_state`` to every member, so the
-    ``"auto"`` rule (training rows replayed from zero, other rows continued from the end of
+    ``"auto"`` rule (rows placed against the training rows, other rows continued from the end of
     training) holds member by member.
 
     Examples
