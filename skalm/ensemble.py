@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic_fit
 from .estimator import (
     _DTYPES,
     ElmanRNNRegressor,
@@ -134,6 +135,8 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
+        Atomic: if it raises (also on a KeyboardInterrupt), the ensemble is left as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -150,13 +153,14 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        X, y = _validate_fit_data(self, X, y)
-        members = self._members()
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(member, X, y, sequence_id) for member in members
-        )
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        return self
+        with atomic_fit(self):
+            X, y = _validate_fit_data(self, X, y)
+            members = self._members()
+            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_member)(member, X, y, sequence_id) for member in members
+            )
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            return self
 
     def predict(self, X, sequence_id=None, initial_state=None):
         """Mean of the members' predictions.

@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._atomic import atomic_fit
 from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
 from .activations import ACTIVATIONS, get_activation
 from .model import (
@@ -835,6 +836,10 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
     def fit(self, X, y, sequence_id=None):
         """Train the network on the rows of ``X`` (consecutive time steps).
 
+        Atomic: if ``fit`` raises (a bad argument, a solver error, a KeyboardInterrupt), the
+        estimator is left exactly as it was before the call, so a fitted model still
+        predicts as before.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -853,10 +858,14 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
+        with atomic_fit(self):
+            return self._fit(X, y, sequence_id)
+
+    def _fit(self, X, y, sequence_id):
         index = time_index(X)
         X, y = _validate_fit_data(self, X, y)
         layout = _check_sequence_id(sequence_id, X.shape[0])
-        warn_reused_labels(layout, sequence_id, stacklevel=4)
+        warn_reused_labels(layout, sequence_id, stacklevel=5)
         Y = np.asarray(y, dtype=X.dtype)
         y_1d = Y.ndim == 1
         if y_1d:
@@ -873,7 +882,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
         result, forward_check = check_forward_pass(
-            result, problem, activation, weights0, stacklevel=4
+            result, problem, activation, weights0, stacklevel=5
         )
 
         weights = result.weights.astype(X.dtype)
