@@ -16,24 +16,16 @@ from typing import Optional
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
-from threadpoolctl import threadpool_limits
-
+from .._threads import blas_threads_limited
 from ..model import Lambdas, RNNWeights, SequenceLayout, forward, mse_loss, penalty
 
 __all__ = ["Problem", "SolverResult", "History", "Solver", "HISTORY_KEYS", "blas_limit"]
 
 
 def blas_limit(n_threads):
-    """Context manager limiting every loaded BLAS to ``n_threads`` (None: no change)."""
-    return threadpool_limits(limits=n_threads) if n_threads is not None else _NullContext()
-
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    """Context manager limiting every loaded BLAS to ``n_threads`` (None: no change); safe
+    for concurrent fits in threads (:func:`skalm._threads.blas_threads_limited`)."""
+    return blas_threads_limited(n_threads)
 
 
 #: Keys every solver records once per outer iteration (equal-length lists).
