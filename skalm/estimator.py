@@ -479,8 +479,12 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
 
     history_ : dict of lists
         One entry per outer iteration, all lists of length ``n_iter_``: ``"train_loss"``
-        (mean squared error of the true forward pass over the training rows, the paper's
-        TrainErr), ``"objective"`` (:math:`R`: loss plus penalty), ``"feasibility"``
+        (:math:`\frac1T \sum_t \|y_t - \hat y_t\|^2` of the true forward pass over the
+        training rows: squared errors summed over the outputs and averaged over the time
+        steps, the loss term of :math:`R` and the paper's TrainErr; for one output the mean
+        squared error, for ``m`` outputs ``m`` times scikit-learn's
+        ``mean_squared_error``), ``"objective"`` (:math:`R`: loss plus penalty, what the
+        solver minimises; the loss alone can rise while it falls), ``"feasibility"``
         (FeasVio :math:`= \max(\|C_1\|, \|C_2\|)`), ``"kappa"`` (stationarity certificate
         of the last sweep), ``"gamma"`` (penalty after the update), ``"n_inner"`` (BCD
         sweeps), ``"time"`` (seconds since the start of the fit) and, with
