@@ -306,6 +306,7 @@ def warn_reused_labels(layout, sequence_id, stacklevel=3):
     if not reused.any():
         return
     label, runs = values[reused][0], int(counts[reused][0])
+    label = label.item() if isinstance(label, np.generic) else label  # 0, not np.int64(0)
     warnings.warn(
         f"sequence_id: {int(reused.sum())} labels mark more than one run of rows (label "
         f"{label!r}: {runs} runs). A new sequence starts wherever the label changes, so each "
