@@ -173,51 +173,32 @@ class TrainingRows:
         N, T = Xn.shape[0], len(self)
         if N == 0 or T == 0:
             return Placement("continuation")
-        j, k = self._matching_rows(Xn)
-        T1 = T + 1
-        codes = j * T1 + k
-        in_run = np.isin(codes + T1 + 1, codes)  # (j, k) and (j + 1, k + 1) both match
-        starts = np.sort(k[j == 0])
-        if N >= T and starts.size and starts[0] == 0 and self._overlap_matches(Xn, 0):
+        if N >= T and self._overlap_matches(Xn, 0):
             # The whole training X first: the strongest evidence there is, whatever else
             # might also match (rows that repeat).
-            placement = Placement("training" if N == T else "stacked", 0, T)
-        else:
-            good = [int(s) for s in starts if self._overlap_matches(Xn, int(s))]
-            if len(good) > 1:
-                shown = ", ".join(map(str, good[:5])) + (", ..." if len(good) > 5 else "")
-                return Placement("unplaced", message=(
-                    f"X matches the training rows at {len(good)} offsets ({shown}): its "
-                    "rows repeat, so where it starts is ambiguous."
-                ))
-            if starts.size and not good:
-                return Placement("unplaced", message=(
-                    f"the first row of X is training row {int(starts[0])}, but the rows "
-                    "after it are not the training rows that followed it."
-                ))
-            placement = None
-            if good:
-                s = good[0]
-                m = min(N, T - s)
-                case = "prefix" if s == 0 else ("suffix" if s + m == T else "block")
-                placement = Placement(case, s, m)
-        # Training rows again after the overlap (or in an X that does not start with one):
-        # X is not the series in time order.
-        after = j >= (placement.n_overlap if placement else 0)
-        later = in_run & after
-        if not self.rows_repeat:  # distinct rows: two consecutive ones are evidence enough
-            rows = np.unique(j[after])
-            later = after & np.isin(j, rows[np.isin(rows + 1, rows)])
-        if later.any():
-            row = int(j[np.argmax(later)])
-            k0, k1 = int(k[j == row][0]), int(k[j == row + 1][0])
+            return self._unless_later(Xn, Placement("training" if N == T else "stacked", 0, T))
+        _, starts = self._matching_rows(Xn[:1])
+        starts = np.sort(starts)
+        good = [int(s) for s in starts if self._overlap_matches(Xn, int(s))]
+        if len(good) > 1:
+            shown = ", ".join(map(str, good[:5])) + (", ..." if len(good) > 5 else "")
             return Placement("unplaced", message=(
-                f"rows {row} and {row + 1} of X are training rows ({k0} and {k1}), but "
-                + ("they come after the training rows X starts with." if placement
-                   else "X does not start with training rows.")
+                f"X matches the training rows at {len(good)} offsets ({shown}): its rows "
+                "repeat, so where it starts is ambiguous."
             ))
-        if placement is not None:
-            return placement
+        if starts.size and not good:
+            return Placement("unplaced", message=(
+                f"the first row of X is training row {int(starts[0])}, but the rows after it "
+                "are not the training rows that followed it."
+            ))
+        if good:
+            s = good[0]
+            m = min(N, T - s)
+            case = "prefix" if s == 0 else ("suffix" if s + m == T else "block")
+            return self._unless_later(Xn, Placement(case, s, m))
+        later = self._unless_later(Xn, None)
+        if later is not None:
+            return later
         m = min(N, T)
         if m >= 3:
             ref = self.X[:m].astype(np.float64, copy=False)
@@ -249,6 +230,32 @@ class TrainingRows:
             why = (f"its index starts at {start}, not after the training rows' last "
                    f"({self.index_last}), but its rows are not those training rows.")
         return Placement("unplaced", message=why)
+
+    def _unless_later(self, Xn, placement):
+        """``placement``, unless training rows come again after its overlap (or, with
+        ``placement=None``, anywhere in an X that does not start with them): then X is not
+        the series in time order. None when ``placement`` is None and nothing was found."""
+        start = placement.n_overlap if placement is not None else 0
+        if start >= len(Xn):
+            return placement
+        j, k = self._matching_rows(Xn[start:])
+        j = j + start
+        if self.rows_repeat:  # two training rows in order, as they were in training
+            T1 = len(self) + 1
+            codes = j * T1 + k
+            later = np.isin(codes + T1 + 1, codes)
+        else:  # distinct rows: two consecutive ones that are training rows are enough
+            rows = np.unique(j)
+            later = np.isin(j, rows[np.isin(rows + 1, rows)])
+        if not later.any():
+            return placement
+        row = int(j[np.argmax(later)])
+        k0, k1 = int(k[j == row][0]), int(k[j == row + 1][0])
+        return Placement("unplaced", message=(
+            f"rows {row} and {row + 1} of X are training rows ({k0} and {k1}), but "
+            + ("they come after the training rows X starts with." if placement is not None
+               else "X does not start with training rows.")
+        ))
 
     def state_before(self, k, weights, activation):
         """Hidden state before training row ``k``: recomputed from the nearest stored state
