@@ -311,3 +311,26 @@ def test_return_state_under_auto_is_the_state_after_the_last_row(data, fitted, w
     y, h = fitted.predict(X[T_TRAIN:], return_state=True)
     assert_allclose(h, H[-1], rtol=1e-10, atol=1e-12)
     assert y.shape == (len(X) - T_TRAIN,)
+
+
+def test_ensemble_steps_with_its_stacked_state(data):
+    """The averaged network's state is the members' states stacked: stepping row by row
+    with it equals one call, and it is the members' by-hand states."""
+    X, y = data
+    ens = RNNEnsembleRegressor(ElmanRNNRegressor(n_hidden=4, max_iter=10), n_estimators=3,
+                               random_state=0).fit(X[:T_TRAIN], y[:T_TRAIN])
+    X_next = X[T_TRAIN:]
+    start = np.concatenate([m.hidden_state_ for m in ens.estimators_])
+    want = np.mean([by_hand(m, X_next, h0=m.hidden_state_)[0] for m in ens.estimators_], axis=0)
+    h, steps = start, []
+    for t in range(len(X_next)):
+        y_t, h = ens.predict(X_next[t:t + 1], initial_state=h, return_state=True)
+        steps.append(y_t)
+    assert_allclose(np.concatenate(steps), want, rtol=1e-10, atol=1e-12)
+    ends = np.concatenate([by_hand(m, X_next, h0=m.hidden_state_)[1][-1]
+                           for m in ens.estimators_])
+    assert_allclose(h, ends, rtol=1e-10, atol=1e-12)
+    assert_allclose(ens.predict(X_next, initial_state="continue"), want, rtol=1e-10,
+                    atol=1e-12)
+    with pytest.raises(ValueError, match="initial_state"):
+        ens.predict(X_next, initial_state=np.zeros(4))
