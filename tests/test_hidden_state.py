@@ -66,13 +66,6 @@ def whole(data, fitted):
     return by_hand(fitted, data[0])
 
 
-def _no_hidden_state_warning():
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("error", HiddenStateWarning)
-    return ctx
-
-
 # -- rows of the decision table -------------------------------------------------------------
 @pytest.mark.parametrize("rows, label", [
     (slice(0, T_TRAIN), "the training X"),
@@ -87,11 +80,9 @@ def _no_hidden_state_warning():
 ])
 def test_rows_start_from_their_state_in_the_series(data, fitted, whole, rows, label):
     X, _ = data
-    ctx = _no_hidden_state_warning()
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HiddenStateWarning)
         got = fitted.predict(X[rows])
-    finally:
-        ctx.__exit__(None, None, None)
     assert_allclose(got, whole[0][rows], rtol=1e-10, atol=1e-12, err_msg=label)
 
 
