@@ -10,10 +10,14 @@ functions and :mod:`skalm.datasets` the paper's data.
 """
 
 from . import datasets
+from ._state import HiddenStateWarning
 from .cv import ElmanRNNRegressorCV
 from .ensemble import RNNEnsembleRegressor
 from .estimator import ElmanRNNRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ElmanRNNRegressor", "ElmanRNNRegressorCV", "RNNEnsembleRegressor", "datasets", "__version__"]
+__all__ = [
+    "ElmanRNNRegressor", "ElmanRNNRegressorCV", "RNNEnsembleRegressor", "HiddenStateWarning",
+    "datasets", "__version__",
+]

@@ -12,7 +12,12 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["DTYPES", "blame", "validate_fit_data", "SequenceRegressorMixin"]
+from .model import SequenceLayout
+
+__all__ = [
+    "DTYPES", "blame", "validate_fit_data", "check_magnitude", "missing_labels",
+    "check_sequence_id", "SequenceRegressorMixin",
+]
 
 
 #: Floating dtypes skalm's regressors compute in; any other input is converted to float64.
@@ -57,19 +62,67 @@ def validate_fit_data(estimator, X, y):
         )
     with blame("X"):  # what is left: the feature names of X
         X, y = validate_data(estimator, X, y, multi_output=True, y_numeric=True, dtype=DTYPES)
-    # The objective squares residuals and pre-activations (sums over the rows): entries
-    # near sqrt(largest float) overflow it. 1e-4 of that leaves room for the sums.
-    limit = 1e-4 * float(np.sqrt(np.finfo(X.dtype).max))
     for name, values in (("X", X), ("y", y_checked)):  # y_checked: numbers, not strings
-        peak = float(np.max(np.abs(values)))
-        if peak > limit:
-            raise ValueError(
-                f"{name} has entries as large as {peak:.3g}: beyond {limit:.2g} the "
-                f"squared errors of the training objective overflow in {X.dtype}. Scale "
-                f"{name} first (e.g. with StandardScaler"
-                + (", or TransformedTargetRegressor for y)." if name == "y" else ").")
-            )
+        check_magnitude(name, values, X.dtype)
     return X, y
+
+
+def check_magnitude(name, values, dtype):
+    """Reject entries so large that the training objective overflows in ``dtype``.
+
+    The objective squares residuals and pre-activations (sums over the rows): entries near
+    sqrt(largest float) overflow it; 1e-4 of that leaves room for the sums. ``predict``
+    applies the same bound to its X: what fit cannot train on it cannot predict from.
+    """
+    limit = 1e-4 * float(np.sqrt(np.finfo(dtype).max))
+    peak = float(np.max(np.abs(values)))
+    if peak > limit:
+        raise ValueError(
+            f"{name} has entries as large as {peak:.3g}: beyond {limit:.2g} the "
+            f"squared errors of the training objective overflow in {dtype}. Scale "
+            f"{name} first (e.g. with StandardScaler"
+            + (", or TransformedTargetRegressor for y)." if name == "y" else ").")
+        )
+
+
+def missing_labels(sid):
+    """Boolean mask of the missing entries (NaN, NaT, None, pd.NA) of a label array."""
+    kind = sid.dtype.kind
+    if kind in "fc":
+        return np.isnan(sid)
+    if kind in "mM":
+        return np.isnat(sid)
+    if kind == "O":
+        def missing(v):
+            try:
+                return v is None or bool(v != v)
+            except (TypeError, ValueError):  # pd.NA: its comparisons are ambiguous
+                return True
+        return np.array([missing(v) for v in sid], dtype=bool)
+    return np.zeros(sid.shape, dtype=bool)
+
+
+
+
+def check_sequence_id(sequence_id, n_samples):
+    """Validate a per-row sequence label; return the :class:`SequenceLayout` (or None)."""
+    if sequence_id is None:
+        return None
+    with blame("sequence_id"):
+        sid = np.asarray(sequence_id)
+        if sid.ndim != 1 or sid.shape[0] != n_samples:
+            raise ValueError(
+                "sequence_id must be a 1-D array with one label per row of X: got shape "
+                f"{sid.shape} for {n_samples} rows."
+            )
+        missing = missing_labels(sid)
+        if missing.any():
+            # NaN != NaN: each such row would silently become a sequence of its own.
+            raise ValueError(
+                f"sequence_id has {int(missing.sum())} missing labels (NaN, None or NaT), "
+                f"the first at row {int(np.argmax(missing))}; every row needs a label."
+            )
+        return SequenceLayout.from_sequence_id(sid)
 
 
 class SequenceRegressorMixin(RegressorMixin):
@@ -80,8 +133,9 @@ class SequenceRegressorMixin(RegressorMixin):
         """Coefficient of determination :math:`R^2` of :meth:`predict` on ``(X, y)``.
 
         The hidden state before the first row follows ``initial_state`` (see the class
-        docstring): under ``"auto"`` the training rows are replayed from zero and any other
-        rows continue from ``hidden_state_``.
+        docstring): under ``"auto"`` the training rows (or a prefix of them) are replayed
+        from zero, rows placed further inside the training rows start from the training
+        state there, and rows that share none with them continue from ``hidden_state_``.
 
         Parameters
         ----------

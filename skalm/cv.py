@@ -22,17 +22,17 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import TimeSeriesSplit, check_cv
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .estimator import ElmanRNNRegressor, _check_sequence_id, _SequenceRegressorMixin
-from .estimator import _validate_fit_data
+from ._base import SequenceRegressorMixin, check_sequence_id, validate_fit_data
+from ._compat import HasMethods, fit_context
+from .estimator import ElmanRNNRegressor
 
 __all__ = ["ElmanRNNRegressorCV"]
 
@@ -77,7 +77,7 @@ def _fold_path(base, alphas, X, y, sequence_id, train, test, keep=False):
     return scores, times, warned, fitted
 
 
-class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
+class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
     r"""Elman RNN regressor with its penalties chosen by time-ordered cross-validation.
 
     The recommended estimator for forecasting: the analogue of
@@ -241,7 +241,7 @@ class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
                 )
         return splits
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sequence_id=None):
         """Choose the penalties by time-ordered CV, then refit the winner on all rows.
 
@@ -262,8 +262,8 @@ class ElmanRNNRegressorCV(_SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressorCV
             The fitted estimator.
         """
-        X, y = _validate_fit_data(self, X, y)
-        _check_sequence_id(sequence_id, X.shape[0])
+        X, y = validate_fit_data(self, X, y)
+        check_sequence_id(sequence_id, X.shape[0])
         alphas = np.sort(self._positive_grid(self.alphas, "alphas"))[::-1]
         linear_alphas = self._positive_grid(self.linear_alphas, "linear_alphas")
         splits = self._splits(X)

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic_fit
 from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
 from ._compat import HasMethods, Interval, fit_context
 from .estimator import ElmanRNNRegressor
@@ -84,7 +85,7 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     The averaged model is itself an Elman RNN (see the module docstring): the K members'
     hidden states stacked, a block-diagonal recurrent matrix, output weights divided by K.
     ``predict`` passes ``sequence_id`` and ``initial_state`` to every member, so the
-    ``"auto"`` rule (training rows replayed from zero, other rows continued from the end of
+    ``"auto"`` rule (rows placed against the training rows, other rows continued from the end of
     training) holds member by member.
 
     Examples
@@ -106,7 +107,11 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     }
 
     # As ElmanRNNRegressor: sequence_id of predict/score is routed only when requested.
-    __metadata_request__predict = {"sequence_id": False, "initial_state": metadata_routing.UNUSED}
+    __metadata_request__predict = {
+        "sequence_id": False,
+        "initial_state": metadata_routing.UNUSED,
+        "return_state": metadata_routing.UNUSED,
+    }
     __metadata_request__score = {"sequence_id": False}
 
     def __init__(self, estimator=None, *, n_estimators=5, n_jobs=None, random_state=None):
@@ -131,6 +136,8 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
+        Atomic: if it raises (also on a KeyboardInterrupt), the ensemble is left as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -147,15 +154,16 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        X, y = validate_fit_data(self, X, y)
-        members = self._members()
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(member, X, y, sequence_id) for member in members
-        )
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        return self
+        with atomic_fit(self):
+            X, y = validate_fit_data(self, X, y)
+            members = self._members()
+            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_member)(member, X, y, sequence_id) for member in members
+            )
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            return self
 
-    def predict(self, X, sequence_id=None, initial_state=None):
+    def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Mean of the members' predictions.
 
         Never modifies the estimator.
@@ -168,24 +176,50 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels, passed to every member.
 
-        initial_state : {"auto", "zeros", "continue"} or None, default=None
-            Passed to every member (see :meth:`ElmanRNNRegressor.predict`).
+        initial_state : {"auto", "zeros", "continue"}, ndarray or None, default=None
+            A rule is passed to every member (see :meth:`ElmanRNNRegressor.predict`). An
+            array is the state of the averaged network: the members' states stacked, of
+            shape ``(sum of the members' n_hidden,)``, as ``return_state`` gives it.
+
+        return_state : bool, default=False
+            Also return the state after the last row (the members' states stacked), to
+            pass as ``initial_state`` of the next call.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The average prediction; 1-D when ``fit`` got a 1-D ``y``.
+
+        h_final : ndarray of shape (sum of the members' n_hidden,)
+            Only when ``return_state=True``.
         """
         check_is_fitted(self)
         with blame("X"):
             X = validate_data(self, X, reset=False, dtype=DTYPES)
-        kwargs = {}
-        if sequence_id is not None:
-            kwargs["sequence_id"] = sequence_id
-        if initial_state is not None:
-            kwargs["initial_state"] = initial_state
-        total = None
-        for member in self.estimators_:
-            y_pred = member.predict(X, **kwargs)
+        kwargs = {} if sequence_id is None else {"sequence_id": sequence_id}
+        states = [initial_state] * len(self.estimators_)
+        if initial_state is not None and not isinstance(initial_state, str):
+            states = self._member_states(initial_state)
+        total, finals = None, []
+        for member, state in zip(self.estimators_, states):
+            given = kwargs if state is None else {**kwargs, "initial_state": state}
+            if return_state:
+                y_pred, h = member.predict(X, return_state=True, **given)
+                finals.append(h)
+            else:
+                y_pred = member.predict(X, **given)
             total = y_pred if total is None else total + y_pred
-        return total / len(self.estimators_)
+        y_mean = total / len(self.estimators_)
+        return (y_mean, np.concatenate(finals)) if return_state else y_mean
+
+    def _member_states(self, state):
+        """An explicit state of the averaged network, split into the members' states."""
+        sizes = [member.hidden_state_.shape[0] for member in self.estimators_]
+        with blame("initial_state"):
+            h = np.asarray(state, dtype=float)
+        if h.shape != (sum(sizes),):
+            raise ValueError(
+                "an explicit initial_state of the ensemble is its members' states stacked, of "
+                f"shape ({sum(sizes)},); got shape {h.shape}."
+            )
+        return np.split(h, np.cumsum(sizes)[:-1])

@@ -9,7 +9,6 @@ and runs :func:`skalm.model.forward`. Nothing in here knows which solver it is t
 from __future__ import annotations
 
 import copy
-import hashlib
 import warnings
 from numbers import Integral, Real
 
@@ -19,11 +18,13 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DTYPES as _DTYPES
-from ._base import SequenceRegressorMixin
+from ._base import SequenceRegressorMixin, check_magnitude, check_sequence_id
 from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions, validate_parameter_constraints
 from ._compat import fit_context as _fit_context
+from ._atomic import atomic_fit
+from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
 from .activations import ACTIVATIONS, get_activation
 from .model import (
     INITIALIZATIONS,
@@ -59,53 +60,6 @@ _LAMBDA_PARAMS = {
     "lambda_c": "c",
     "lambda_D": "D",
 }
-
-
-def _missing_labels(sid):
-    """Boolean mask of the missing entries (NaN, NaT, None, pd.NA) of a label array."""
-    kind = sid.dtype.kind
-    if kind in "fc":
-        return np.isnan(sid)
-    if kind in "mM":
-        return np.isnat(sid)
-    if kind == "O":
-        def missing(v):
-            try:
-                return v is None or bool(v != v)
-            except (TypeError, ValueError):  # pd.NA: its comparisons are ambiguous
-                return True
-        return np.array([missing(v) for v in sid], dtype=bool)
-    return np.zeros(sid.shape, dtype=bool)
-
-
-def _fingerprint(X):
-    """A short digest of an array's shape, dtype and bytes (blake2b, 16 bytes)."""
-    X = np.ascontiguousarray(X)
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr((X.shape, X.dtype.str)).encode())
-    digest.update(memoryview(X).cast("B"))
-    return digest.hexdigest()
-
-
-def _check_sequence_id(sequence_id, n_samples):
-    """Validate a per-row sequence label; return the :class:`SequenceLayout` (or None)."""
-    if sequence_id is None:
-        return None
-    with _blame("sequence_id"):
-        sid = np.asarray(sequence_id)
-        if sid.ndim != 1 or sid.shape[0] != n_samples:
-            raise ValueError(
-                "sequence_id must be a 1-D array with one label per row of X: got shape "
-                f"{sid.shape} for {n_samples} rows."
-            )
-        missing = _missing_labels(sid)
-        if missing.any():
-            # NaN != NaN: each such row would silently become a sequence of its own.
-            raise ValueError(
-                f"sequence_id has {int(missing.sum())} missing labels (NaN, None or NaT), "
-                f"the first at row {int(np.argmax(missing))}; every row needs a label."
-            )
-        return SequenceLayout.from_sequence_id(sid)
 
 
 class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
@@ -300,14 +254,17 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     initial_state : {"auto", "zeros", "continue"}, default="auto"
         Hidden state before the first row passed to :meth:`predict` (and :meth:`score`):
 
-        - ``"auto"``: if ``X`` is exactly the training ``X`` (same shape, dtype and
-          bytes), the training rows are replayed from :math:`h_0 = 0` with the training
-          sequences; any other ``X`` is taken to be the continuation of the series right
-          after the training rows and starts from ``hidden_state_``.
+        - ``"auto"``: place ``X`` in the series from its rows (decision table in Notes):
+          an ``X`` that starts with training rows starts from the state the training run
+          had there (zero for the training ``X`` itself or a prefix of it), an ``X`` that
+          shares no row with the training rows continues from ``hidden_state_``, and an
+          ``X`` that cannot be placed warns (:class:`~skalm.HiddenStateWarning`)
+          and continues from ``hidden_state_``.
         - ``"zeros"``: always start from :math:`h_0 = 0` (``X`` is a new sequence).
         - ``"continue"``: always start from ``hidden_state_``.
 
-        See Notes for the reason. :meth:`predict` can override it per call.
+        See Notes for the reason. :meth:`predict` can override it per call, also with an
+        array :math:`h_0`.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights (and any randomness of the solver). Pass an int for
@@ -365,8 +322,12 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
 
     history_ : dict of lists
         One entry per outer iteration, all lists of length ``n_iter_``: ``"train_loss"``
-        (mean squared error of the true forward pass over the training rows, the paper's
-        TrainErr), ``"objective"`` (:math:`R`: loss plus penalty), ``"feasibility"``
+        (:math:`\frac1T \sum_t \|y_t - \hat y_t\|^2` of the true forward pass over the
+        training rows: squared errors summed over the outputs and averaged over the time
+        steps, the loss term of :math:`R` and the paper's TrainErr; for one output the mean
+        squared error, for ``m`` outputs ``m`` times scikit-learn's
+        ``mean_squared_error``), ``"objective"`` (:math:`R`: loss plus penalty, what the
+        solver minimises; the loss alone can rise while it falls), ``"feasibility"``
         (FeasVio :math:`= \max(\|C_1\|, \|C_2\|)`), ``"kappa"`` (stationarity certificate
         of the last sweep), ``"gamma"`` (penalty after the update), ``"n_inner"`` (BCD
         sweeps), ``"time"`` (seconds since the start of the fit) and, with
@@ -420,14 +381,45 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     rows must run them from :math:`h_0 = 0`, exactly as during training. With
     :class:`~sklearn.model_selection.TimeSeriesSplit`, ``cross_validate`` and
     ``GridSearchCV`` call ``score`` with the training fold (for train scores) and with the
-    test fold that immediately follows it. The default ``initial_state="auto"`` makes both
-    right without any extra argument: it recognises the training ``X`` by a digest of its
-    bytes computed at fit time and replays it from zero, and treats any other ``X`` as the
-    continuation. When ``X`` is *not* the continuation (a new, independent series, or
-    cross-validation with folds that are not in time order, such as ``KFold`` or
-    ``GroupKFold`` over sequences), set ``initial_state="zeros"`` or pass it to
-    :meth:`predict`. :meth:`predict` never modifies the estimator: predicting twice gives
-    the same result.
+    test fold that immediately follows it, and cannot say which is which. The default
+    ``initial_state="auto"`` therefore places ``X`` by its rows. Rows match when every entry
+    agrees within a relative tolerance of 1e-5 (of the entry plus the spread of its training
+    column), so the training rows after a float32 round trip or recomputed by a transformer
+    (``PCA.transform`` after ``fit_transform`` in a Pipeline) still match. The decision
+    table (``T`` training rows, ``X`` of ``N`` rows):
+
+    ============================================  ==========================================
+    ``X`` is                                      hidden state before its first row
+    ============================================  ==========================================
+    the training ``X`` (or a copy that matches)   :math:`0`, the training sequences replayed
+    the training ``X`` then new rows (stacked)    :math:`0`; the new rows continue from the
+                                                  end of the training rows
+    a prefix, training rows ``0 .. N-1``          :math:`0`
+    training rows from row ``k`` on (a suffix,    the state the training run had before row
+    possibly followed by new rows), or a block    ``k`` (zero at a sequence start);
+    ``k .. k+N-1`` inside them                    training sequences kept
+    no training row at all (rows that follow      ``hidden_state_``; with pandas input whose
+    training, e.g. a TimeSeriesSplit test fold)   index shows a gap after the training rows:
+                                                  warning, then ``hidden_state_``
+    training rows out of order, or after other    warning (``HiddenStateWarning``), then
+    rows; a match at several offsets; the         ``hidden_state_``
+    training ``X`` changed by more than the
+    tolerance (up to 1 %)
+    ============================================  ==========================================
+
+    The lookup is cheap: one projection of each row is sorted at fit time, the first row of
+    ``X`` is found by binary search and a candidate offset is compared on a few rows before
+    the whole overlap; the state before any training row is recomputed from states stored
+    every :math:`\sqrt{T}` rows. The estimator keeps a copy of the training ``X`` for it.
+    For arrays, rows that share nothing with the training rows are *assumed* to follow
+    them: a new, independent series, or folds that are not in time order (``KFold``,
+    ``GroupKFold`` over sequences) need ``initial_state="zeros"``; a test fold after a gap
+    (``TimeSeriesSplit(gap=k)``) continues from ``hidden_state_``, as the gap rows are never
+    passed (pandas input with an integer or datetime index gets a warning). Inputs whose
+    rows repeat exactly (discrete or one-hot features) can match training rows by
+    accident; pass ``initial_state`` explicitly for them. :meth:`predict` never modifies the
+    estimator: predicting twice gives the same result; ``predict(..., return_state=True)``
+    returns the state after the last row for the next call.
 
     ``predict(X, sequence_id=...)`` and ``score(..., sequence_id=...)`` accept sequence
     labels too: every sequence after the first starts from zero, the first one follows the
@@ -502,7 +494,11 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     # sequence_id of predict/score is not routed unless asked for (set_score_request):
     # routing it by default would make every meta-estimator demand an explicit request for
     # score as soon as sequence_id is passed to fit. initial_state is not metadata.
-    __metadata_request__predict = {"sequence_id": False, "initial_state": metadata_routing.UNUSED}
+    __metadata_request__predict = {
+        "sequence_id": False,
+        "initial_state": metadata_routing.UNUSED,
+        "return_state": metadata_routing.UNUSED,
+    }
     __metadata_request__score = {"sequence_id": False}
 
     def __init__(
@@ -692,6 +688,10 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     def fit(self, X, y, sequence_id=None):
         """Train the network on the rows of ``X`` (consecutive time steps).
 
+        Atomic: if ``fit`` raises (a bad argument, a solver error, a KeyboardInterrupt), the
+        estimator is left exactly as it was before the call, so a fitted model still
+        predicts as before.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -710,8 +710,14 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
+        with atomic_fit(self):
+            return self._fit(X, y, sequence_id)
+
+    def _fit(self, X, y, sequence_id):
+        index = time_index(X)
         X, y = _validate_fit_data(self, X, y)
-        layout = _check_sequence_id(sequence_id, X.shape[0])
+        layout = check_sequence_id(sequence_id, X.shape[0])
+        warn_reused_labels(layout, sequence_id, stacklevel=5)
         Y = np.asarray(y, dtype=X.dtype)
         y_1d = Y.ndim == 1
         if y_1d:
@@ -731,7 +737,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
 
         result = solver.solve(problem, activation, weights0, random_state=rng)
         result, forward_check = check_forward_pass(
-            result, problem, activation, weights0, stacklevel=4
+            result, problem, activation, weights0, stacklevel=5
         )
 
         weights = result.weights.astype(X.dtype)
@@ -757,26 +763,41 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
         self.n_outputs_ = n_outputs
-        # What the "auto" initial-state rule needs to recognise the training rows.
         self._y_1d = y_1d
-        self._train_fingerprint = _fingerprint(X)
-        self._train_layout = layout
+        # What the "auto" initial-state rule needs to place later rows (see _state.py).
+        self._train_rows = TrainingRows(X, H, layout, index)
         return self
 
-    def _resolve_h0(self, X, rule):
-        """The hidden state before the first row of X, and whether X is the training X."""
+    def _resolve_h0(self, X, rule, index=None):
+        """The hidden state before the first row of X (None: zero) and, when X is placed
+        inside the training rows under "auto", the training sequences over its rows.
+        ``index``: the time stamps of X's rows (pandas input), or None."""
         if isinstance(rule, str):
             if rule not in INITIAL_STATES:
                 raise ValueError(
                     f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
                     f"shape {self.hidden_state_.shape}, got {rule!r}."
                 )
-            if rule == "auto":
-                is_train = _fingerprint(X.astype(self.weights_.W.dtype, copy=False)) == (
-                    self._train_fingerprint
+            if rule == "zeros":
+                return None, None
+            if rule == "continue":
+                return self.hidden_state_, None
+            rows = self._train_rows
+            placement = rows.place(X, index)
+            if placement.case == "continuation":
+                return self.hidden_state_, None
+            if placement.case == "unplaced":
+                warnings.warn(
+                    f"initial_state='auto' cannot place X against the training rows: "
+                    f"{placement.message} Continuing from hidden_state_, as for rows that "
+                    "follow the training rows; pass initial_state='zeros', 'continue' or an "
+                    "array to say which state is meant.",
+                    HiddenStateWarning,
+                    stacklevel=3,
                 )
-                return (None if is_train else self.hidden_state_), is_train
-            return (None if rule == "zeros" else self.hidden_state_), False
+                return self.hidden_state_, None
+            h0 = rows.state_before(placement.offset, self.weights_, self.activation_)
+            return h0, rows.layout_for(placement, X.shape[0])
         with _blame("initial_state"):
             h0 = np.asarray(rule, dtype=float)
         if h0.shape != self.hidden_state_.shape:
@@ -786,9 +807,9 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
             )
         if not np.all(np.isfinite(h0)):
             raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
-        return h0, False
+        return h0, None
 
-    def predict(self, X, sequence_id=None, initial_state=None):
+    def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Run the learned recurrence over the rows of ``X``.
 
         Never modifies the estimator.
@@ -801,28 +822,48 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels. Every sequence after the first starts from
             :math:`h_0 = 0`; the first follows ``initial_state``. None: the rows are one
-            sequence (or, when ``X`` is recognised as the training ``X`` under ``"auto"``,
-            the sequences given to :meth:`fit`).
+            sequence (or, when ``"auto"`` places ``X`` inside the training rows, the
+            sequences given to :meth:`fit` over those rows).
 
         initial_state : {"auto", "zeros", "continue"}, ndarray of shape (n_hidden,) or \
 None, default=None
             Hidden state before the first row; None uses the estimator's
             ``initial_state``. See the class docstring. An array is used as :math:`h_0`.
 
+        return_state : bool, default=False
+            Also return the hidden state after the last row of ``X``, to pass as
+            ``initial_state`` of the next call: ``y1, h = est.predict(X1,
+            initial_state=h0, return_state=True)`` then ``est.predict(X2,
+            initial_state=h)`` predicts exactly as one call over ``X1`` and ``X2``
+            stacked from ``h0``.
+
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             :math:`\\hat y_t = A h_t + c` (:math:`+ D x_t` with ``skip_connection``); 1-D
             when ``fit`` got a 1-D ``y``.
+
+        h_final : ndarray of shape (n_hidden,)
+            The hidden state after the last row of ``X`` (of the last sequence). Only when
+            ``return_state=True``.
+
+        Warns
+        -----
+        HiddenStateWarning
+            Under ``"auto"``, when ``X`` cannot be placed against the training rows (see
+            the class docstring); ``X`` then continues from ``hidden_state_``.
         """
         check_is_fitted(self)
+        index = time_index(X)
         with _blame("X"):
             X = validate_data(self, X, reset=False, dtype=_DTYPES)
+        check_magnitude("X", X, X.dtype)
         rule = self.initial_state if initial_state is None else initial_state
-        h0, is_train = self._resolve_h0(X, rule)
-        layout = _check_sequence_id(sequence_id, X.shape[0])
-        if layout is None and is_train:
-            layout = self._train_layout
+        h0, train_layout = self._resolve_h0(X, rule, index)
+        layout = check_sequence_id(sequence_id, X.shape[0])
+        warn_reused_labels(layout, sequence_id)
+        if layout is None:
+            layout = train_layout
         weights = self.weights_.astype(X.dtype)
         if h0 is not None:
             h0 = np.asarray(h0, dtype=X.dtype)
@@ -836,4 +877,5 @@ None, default=None
                 RuntimeWarning,
                 stacklevel=2,
             )
-        return y_pred.ravel() if self._y_1d else y_pred
+        y_pred = y_pred.ravel() if self._y_1d else y_pred
+        return (y_pred, H[-1].copy()) if return_state else y_pred

@@ -23,7 +23,7 @@ __all__ = ["plot_history", "plot_forecast", "HISTORY_LABELS"]
 
 #: Axis titles of the ``history_`` keys.
 HISTORY_LABELS = {
-    "train_loss": "training loss (MSE)",
+    "train_loss": "training loss",
     "objective": "objective R",
     "feasibility": "FeasVio",
     "kappa": "certificate kappa",
@@ -179,10 +179,14 @@ def plot_forecast(y_true, y_pred, *, index=None, train_end=None, output=0, ax=No
         Predictions; a mapping draws several forecasts (e.g. the RNN and a linear baseline)
         against the same truth.
     index : array-like of shape (n_samples,), default=None
-        Horizontal coordinates (time stamps, dates); None: ``0, 1, ..., n_samples - 1``.
-    train_end : int, default=None
-        Number of leading rows that are training rows; a dashed vertical line marks where
-        the test rows start.
+        Horizontal coordinates (time stamps, dates). None: the index of ``y_true`` when it
+        is a pandas Series or DataFrame (e.g. a DatetimeIndex: dates on the axis), else
+        ``0, 1, ..., n_samples - 1``.
+    train_end : int or scalar of the index's kind, default=None
+        Where the test rows start, marked by a dashed vertical line: an int is the number of
+        leading rows that are training rows; anything else (a ``pandas.Timestamp``, a
+        ``datetime64``, a number on a float axis) is a coordinate on the horizontal axis, and
+        the test rows start at the first row at or after it.
     output : int, default=0
         Column to plot when the targets are 2-D.
     ax : matplotlib Axes, default=None
@@ -211,27 +215,51 @@ def plot_forecast(y_true, y_pred, *, index=None, train_end=None, output=0, ax=No
             raise ValueError(
                 f"y_pred {name!r} has {values.shape[0]} rows and y_true {truth.shape[0]}."
             )
+    if index is None and hasattr(y_true, "iloc"):  # pandas; a list's .index is a method
+        index = y_true.index
     xs = np.arange(truth.size) if index is None else np.asarray(index)
     if xs.shape[0] != truth.size:
         raise ValueError(f"index has {xs.shape[0]} entries for {truth.size} rows.")
+    split = None if train_end is None else _train_end_row(train_end, xs)
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(8.0, 3.2), layout="constrained")
     ax.plot(xs, truth, color="black", linewidth=1.0, label="truth")
     for name, values in preds:
         ax.plot(xs, values, linewidth=1.2, label=name, **line_kw)
-    if train_end is not None:
-        if not 0 < int(train_end) < truth.size:
-            raise ValueError(f"train_end must be in (0, {truth.size}), got {train_end}.")
-        boundary = xs[int(train_end)]
+    if split is not None:
+        boundary = xs[split]
         ax.axvline(boundary, color="gray", linestyle="--", linewidth=1.0)
         ax.annotate("test rows", xy=(boundary, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(4, -12), textcoords="offset points", color="gray")
-    ax.set_xlabel("time step" if index is None else "")
+    ax.set_xlabel("time step" if xs.dtype.kind in "iu" else "")
     ax.set_title(title or "")
     ax.legend(loc="best")
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def _train_end_row(train_end, xs):
+    """The row where the test rows start: ``train_end`` itself for an int, else the first
+    row whose coordinate is at or after ``train_end``; in (0, n_rows) or a ValueError."""
+    n_rows = xs.shape[0]
+    if isinstance(train_end, (int, np.integer)) and not isinstance(train_end, bool):
+        row = int(train_end)
+    else:
+        try:
+            point = np.asarray(train_end, dtype=xs.dtype) if xs.dtype.kind == "M" else train_end
+            row = int(np.searchsorted(xs, point, side="left"))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"train_end must be an int (a number of rows) or a coordinate of the index "
+                f"(dtype {xs.dtype}), got {train_end!r}."
+            ) from exc
+    if not 0 < row < n_rows:
+        raise ValueError(
+            f"train_end must leave training and test rows: it gives {row} training rows of "
+            f"{n_rows} (from train_end={train_end!r})."
+        )
+    return row
 
 
 def _column(values, output, name):

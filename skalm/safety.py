@@ -21,7 +21,8 @@ weights blew up when :math:`F` is not finite or
 more than :math:`k` times worse than the solver's own loss, or the solver's own loss is worse
 than predicting 0 too: such a fit has failed (seen with L-BFGS from a start whose recurrence
 expands, ``n_hidden=200`` and ``init_scale=0.1``: its line search found no lower objective,
-and scipy reported convergence). A missing or non-finite :math:`S` counts as :math:`Z`. The
+and scipy reported convergence). A missing or non-finite :math:`S` counts as :math:`Z`. When :math:`Z = 0` (all targets 0)
+the comparisons with :math:`Z` say nothing, and only :math:`F > k S` counts. The
 floor :math:`Z` keeps a solver whose own loss is tiny (its auxiliary states fit the targets) while
 its forward pass is merely mediocre: that is not a blow-up, and its weights are kept. A
 factor of 10 is an order of magnitude. Measured on the bundled S&P 500 data (ALM-BCD with 1
@@ -184,7 +185,11 @@ def check_forward_pass(result, problem, activation, weights0=None, *, stacklevel
     Y = problem.Y
     zero_loss = float(np.einsum("ij,ij->", Y, Y)) / max(Y.shape[0], 1)
     own_or_zero = own if np.isfinite(own) else zero_loss
-    if own_or_zero > zero_loss:  # by its own measure the solver did worse than predicting 0
+    if zero_loss == 0.0:
+        # y == 0: predicting 0 is exact, so "worse than predicting 0" says nothing about a
+        # blow-up; only the forward pass against the solver's own loss can show one.
+        threshold = BLOWUP_FACTOR * own_or_zero
+    elif own_or_zero > zero_loss:  # by its own measure the solver did worse than predicting 0
         threshold = zero_loss
     else:
         threshold = max(zero_loss, BLOWUP_FACTOR * own_or_zero)

@@ -26,7 +26,12 @@ def _number(value, width, spec):
 
 
 class ProgressPrinter:
-    """Prints iteration, loss, FeasVio, kappa, gamma, elapsed and estimated remaining time.
+    """Prints iteration, loss, objective R, FeasVio, kappa, gamma, elapsed and estimated
+    remaining time.
+
+    ``loss`` is the training loss of the true forward pass (``history_["train_loss"]``) and
+    ``R`` the objective that is minimised, loss plus penalty (``history_["objective"]``):
+    the loss alone may rise for a while as R falls (the penalty shrinks faster).
 
     A header line comes before the first row; each row is flushed at once so that a long fit
     can be followed as it runs. The remaining time is the time to ``max_iter`` outer
@@ -47,7 +52,8 @@ class ProgressPrinter:
             return
         out = self.stream or sys.stdout
         if not self._header_done:
-            head = f"{'iter':>6} {'loss':>11} {'FeasVio':>10} {'kappa':>10} {'gamma':>10}"
+            head = (f"{'iter':>6} {'loss':>11} {'R':>11} {'FeasVio':>10} {'kappa':>10} "
+                    f"{'gamma':>10}")
             if self.with_validation:
                 head += f" {'val_loss':>11}"
             print(head + f" {'elapsed':>10} {'remaining':>10}", file=out)
@@ -56,6 +62,7 @@ class ProgressPrinter:
         remaining = elapsed / k * max(self.max_iter - k, 0) if k else float("nan")
         row = (
             f"{k:>6d} {_number(history.last('train_loss'), 11, '.5g')} "
+            f"{_number(history.last('objective'), 11, '.5g')} "
             f"{_number(history.last('feasibility'), 10, '.3g')} "
             f"{_number(history.last('kappa'), 10, '.3g')} "
             f"{_number(history.last('gamma'), 10, '.3g')}"

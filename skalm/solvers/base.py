@@ -25,9 +25,9 @@ from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._compat import Interval, validate_parameter_constraints
+from .._threads import blas_threads_limited
 from ..model import Lambdas, SequenceLayout, forward, mse_loss, penalty
 from .monitor import HISTORY_KEYS, History, IterationMonitor, SolverResult
 
@@ -43,16 +43,9 @@ COUNT = Interval(Integral, 1, None, closed="left")
 
 
 def blas_limit(n_threads):
-    """Context manager limiting every loaded BLAS to ``n_threads`` (None: no change)."""
-    return threadpool_limits(limits=n_threads) if n_threads is not None else _NullContext()
-
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    """Context manager limiting every loaded BLAS to ``n_threads`` (None: no change); safe
+    for concurrent fits in threads (:func:`skalm._threads.blas_threads_limited`)."""
+    return blas_threads_limited(n_threads)
 
 
 #: The estimator parameters every solver but ALM-BCD takes when it is chosen by name.
