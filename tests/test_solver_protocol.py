@@ -10,7 +10,7 @@ gives (an independent evaluation through :func:`skalm.model.objective`).
 import numpy as np
 import pytest
 
-from skalm.activations import get_activation
+from skalm.activations import Activation, get_activation
 from skalm.model import Lambdas, SequenceLayout, init_weights, objective
 from skalm.solvers import SOLVERS, Problem, Solver
 from skalm.solvers.base import EndOfRun
@@ -70,3 +70,23 @@ def test_stepping_by_hand_reproduces_solve(name, activation):
 def _best(reports, history):
     """The weights ``solve`` returns without validation data: the lowest objective R."""
     return reports[int(np.argmin(history["objective"]))]["weights"]
+
+
+class _SigmaOnly(Activation):
+    """An activation strategy that implements sigma and nothing else."""
+
+    name = "sigma-only"
+
+    def sigma(self, u):
+        return np.tanh(u)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_a_solver_names_the_methods_an_activation_lacks(name):
+    solver = SOLVERS[name](max_iter=1)
+    problem, w0 = _problem()
+    assert set(solver.activation_needs) <= {"sigma", "derivative", "solve_u"}
+    lacking = sorted(set(solver.activation_needs) - {"sigma"})
+    assert lacking  # every solver needs more than sigma
+    with pytest.raises(TypeError, match=rf"{type(solver).__name__} needs .*{lacking[0]}"):
+        solver.solve(problem, _SigmaOnly(), w0)

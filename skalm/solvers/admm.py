@@ -128,6 +128,7 @@ class ADMMiRNN(Solver):
 
     name = "admmirnn"
     estimator_params = FORWARD_PASS_PARAMS
+    activation_needs = ("sigma", "solve_u")
     rho: float = setting(10.0, POSITIVE)
     rho_growth: float = setting(1.0, Interval(Real, 1, None, closed="left"))
     max_rho: float = setting(1e8, POSITIVE)

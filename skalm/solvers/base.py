@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 from .._compat import Interval, validate_parameter_constraints
+from ..activations import Activation
 from .._threads import blas_threads_limited
 from ..model import Lambdas, SequenceLayout, forward, mse_loss, penalty
 from .monitor import HISTORY_KEYS, History, IterationMonitor, SolverResult
@@ -178,6 +179,8 @@ class Solver:
 
     name = ""
     estimator_params = ("max_iter", "tol", "verbose")
+    #: The methods of the activation strategy the solver calls (checked before a solve).
+    activation_needs = ("sigma",)
 
     # The settings every solver has. A subclass decorated with :func:`solver_settings`
     # declares its own with :func:`setting` and may redeclare these with other defaults.
@@ -265,8 +268,24 @@ class Solver:
         limited to ``blas_threads`` and floating-point warnings silenced (an overflow on the
         way to a non-finite iterate is divergence, which the monitor reports).
         """
+        self._check_activation(activation)
         with blas_limit(self.blas_threads):
             return self._run(problem, activation, weights0, random_state)
+
+    def _check_activation(self, activation):
+        """A TypeError naming the methods of :attr:`activation_needs` that ``activation``
+        lacks (a method left as the :class:`~skalm.activations.Activation` base's counts as
+        lacking)."""
+        missing = [
+            name for name in self.activation_needs
+            if not callable(getattr(activation, name, None))
+            or getattr(type(activation), name, None) is getattr(Activation, name, None)
+        ]
+        if missing:
+            raise TypeError(
+                f"The solver {type(self).__name__} needs an activation that implements "
+                f"{missing}; {type(activation).__name__} does not."
+            )
 
     def _run(self, problem, activation, weights0, random_state):
         weights0 = weights0.astype(problem.dtype)

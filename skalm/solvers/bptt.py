@@ -219,6 +219,7 @@ class FirstOrderSolver(Solver):
     """
 
     estimator_params = FORWARD_PASS_PARAMS
+    activation_needs = ("sigma", "derivative")
     batch_size = None
     max_iter: int = 500
     learning_rate: float = setting(0.01, POSITIVE)

@@ -49,6 +49,7 @@ class LBFGS(Solver):
 
     name = "lbfgs"
     estimator_params = FORWARD_PASS_PARAMS
+    activation_needs = ("sigma", "derivative")
     memory: int = setting(10, COUNT)
     max_iter: int = 500
     max_fun: int = setting(15000, COUNT)
@@ -60,6 +61,7 @@ class LBFGS(Solver):
         The one solver that overrides :meth:`Solver.solve <skalm.solvers.base.Solver.solve>`:
         scipy runs the loop, so it has no ``init_state``/``update`` to step by hand.
         """
+        self._check_activation(activation)
         with blas_limit(self.blas_threads):
             return self._solve(problem, activation, weights0)
 

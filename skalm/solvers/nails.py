@@ -214,6 +214,7 @@ class _GaussNewtonSolver(Solver):
     """Shared settings, size check, state and record of NAILS and NAILM (not registered)."""
 
     estimator_params = FORWARD_PASS_PARAMS
+    activation_needs = ("sigma", "derivative")
     max_iter: int = 100
     n_iter_no_change: int | None = 5
     linear_solver: str = setting("auto", StrOptions({"auto", "dense", "cg"}))

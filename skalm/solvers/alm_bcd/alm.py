@@ -114,6 +114,7 @@ class ALMBCDSolver(Solver):
     """
 
     name = "alm-bcd"
+    activation_needs = ("sigma", "solve_u")
     estimator_params = (
         "gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_iter", "max_inner_iter", "tol",
         "n_iter_no_change", "acceleration", "blas_threads", "verbose",
