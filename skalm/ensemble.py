@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._atomic import atomic_fit
+from ._atomic import atomic
 from .estimator import (
     _DTYPES,
     ElmanRNNRegressor,
@@ -136,6 +136,7 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         return [clone(base).set_params(random_state=int(seed)) for seed in seeds]
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
@@ -157,14 +158,13 @@ class RNNEnsembleRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        with atomic_fit(self):
-            X, y = _validate_fit_data(self, X, y)
-            members = self._members()
-            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(member, X, y, sequence_id) for member in members
-            )
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-            return self
+        X, y = _validate_fit_data(self, X, y)
+        members = self._members()
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_member)(member, X, y, sequence_id) for member in members
+        )
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        return self
 
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Mean of the members' predictions.

@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._atomic import atomic_fit
+from ._atomic import atomic
 from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
 from .activations import ACTIVATIONS, get_activation
 from .model import (
@@ -837,6 +837,7 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
 
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y, sequence_id=None):
         """Train the network on the rows of ``X`` (consecutive time steps).
 
@@ -862,10 +863,6 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
-        with atomic_fit(self):
-            return self._fit(X, y, sequence_id)
-
-    def _fit(self, X, y, sequence_id):
         index = time_index(X)
         X, y = _validate_fit_data(self, X, y)
         layout = _check_sequence_id(sequence_id, X.shape[0])
