@@ -6,9 +6,10 @@ solver exception, a KeyboardInterrupt) would leave an estimator whose old model 
 predict. :func:`atomic_fit` restores the instance's attributes when the body raises.
 """
 
+import functools
 from contextlib import contextmanager
 
-__all__ = ["atomic_fit"]
+__all__ = ["atomic_fit", "atomic"]
 
 
 @contextmanager
@@ -27,3 +28,12 @@ def atomic_fit(estimator):
         state.clear()
         state.update(saved)
         raise
+
+
+def atomic(fit):
+    """Decorator: the method ``fit`` runs under :func:`atomic_fit` of its estimator."""
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        with atomic_fit(self):
+            return fit(self, *args, **kwargs)
+    return wrapper

@@ -30,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ._atomic import atomic
 from ._base import SequenceRegressorMixin, check_sequence_id, validate_fit_data
 from ._compat import HasMethods, fit_context
 from .estimator import ElmanRNNRegressor
@@ -242,8 +243,12 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         return splits
 
     @fit_context(prefer_skip_nested_validation=False)
+    @atomic
     def fit(self, X, y, sequence_id=None):
         """Choose the penalties by time-ordered CV, then refit the winner on all rows.
+
+        Atomic, as :meth:`ElmanRNNRegressor.fit`: if it raises, the estimator is left as it
+        was.
 
         Parameters
         ----------

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._atomic import atomic_fit
+from ._atomic import atomic
 from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
 from ._compat import HasMethods, Interval, fit_context
 from .estimator import ElmanRNNRegressor
@@ -133,6 +133,7 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         return [clone(base).set_params(random_state=int(seed)) for seed in seeds]
 
     @fit_context(prefer_skip_nested_validation=False)
+    @atomic
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
@@ -154,14 +155,13 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         self : RNNEnsembleRegressor
             The fitted ensemble.
         """
-        with atomic_fit(self):
-            X, y = validate_fit_data(self, X, y)
-            members = self._members()
-            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(member, X, y, sequence_id) for member in members
-            )
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-            return self
+        X, y = validate_fit_data(self, X, y)
+        members = self._members()
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_member)(member, X, y, sequence_id) for member in members
+        )
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        return self
 
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Mean of the members' predictions.

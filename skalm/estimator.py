@@ -23,7 +23,7 @@ from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions, validate_parameter_constraints
 from ._compat import fit_context as _fit_context
-from ._atomic import atomic_fit
+from ._atomic import atomic
 from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
 from .activations import ACTIVATIONS, get_activation
 from .model import (
@@ -685,6 +685,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
 
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic
     def fit(self, X, y, sequence_id=None):
         """Train the network on the rows of ``X`` (consecutive time steps).
 
@@ -710,10 +711,6 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
-        with atomic_fit(self):
-            return self._fit(X, y, sequence_id)
-
-    def _fit(self, X, y, sequence_id):
         index = time_index(X)
         X, y = _validate_fit_data(self, X, y)
         layout = check_sequence_id(sequence_id, X.shape[0])

@@ -130,3 +130,20 @@ def test_bad_settings_raise_naming_them(params, error, match):
     X, y = _linear(T=60)
     with pytest.raises(error, match=match):
         ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), **params).fit(X, y)
+
+
+def test_failed_refit_leaves_the_fitted_model(monkeypatch):
+    X, y = _linear(T=80)
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=[1.0], cv=2).fit(X, y)
+    before = est.predict(X)
+    state = dict(vars(est))
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ElmanRNNRegressor, "fit", boom)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(np.hstack([X, X]), y)  # a new feature count: n_features_in_ would change
+    assert vars(est).keys() == state.keys()
+    assert est.n_features_in_ == 3
+    assert_array_equal(est.predict(X), before)
