@@ -21,11 +21,11 @@ from ._base import DTYPES as _DTYPES
 from ._base import SequenceRegressorMixin, check_magnitude, check_sequence_id
 from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
-from ._compat import Interval, StrOptions, validate_parameter_constraints
+from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
 from ._atomic import atomic
 from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, Activation, get_activation
 from .model import (
     INITIALIZATIONS,
     Lambdas,
@@ -50,6 +50,23 @@ _ACTIVATION_PARAMS = {
     "leaky_relu": {"slope": "leaky_slope"},
     "elu": {"alpha": "elu_alpha"},
 }
+
+#: Estimator parameters whose default means "the chosen solver's own default": they are
+#: not passed to a solver chosen by name while they hold it.
+_SOLVER_DEFAULT = {"max_iter": None, "tol": None, "n_iter_no_change": "auto"}
+
+#: Every estimator parameter that is a setting of an activation.
+_ALL_ACTIVATION_PARAMS = frozenset(
+    ours for table in _ACTIVATION_PARAMS.values() for ours in table.values()
+)
+
+
+def _same(a, b):
+    try:
+        return a is b or (isinstance(a, str) == isinstance(b, str) and bool(a == b))
+    except (TypeError, ValueError):
+        return False
+
 
 #: Estimator parameter -> field of :class:`skalm.model.Lambdas` it overrides.
 _LAMBDA_PARAMS = {
@@ -89,7 +106,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     n_hidden : int, default=20
         Number of hidden units, the paper's :math:`r`.
 
-    activation : {"relu", "leaky_relu", "elu", "tanh"}, default="relu"
+    activation : {"relu", "leaky_relu", "elu", "tanh"} or Activation instance, default="relu"
         The activation :math:`\sigma`. ``"leaky_relu"`` is :math:`\max(u, w u)` with
         :math:`w` = ``leaky_slope``; ``"elu"`` is :math:`u` for :math:`u \ge 0` and
         :math:`\alpha_{\mathrm{ELU}}(e^u - 1)` below, with :math:`\alpha_{\mathrm{ELU}}` =
@@ -101,12 +118,15 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         registered ones), and the solver is built from this estimator's parameters that it
         declares in its ``estimator_params`` (for ``"alm-bcd"``: ``gamma0``, ``eta1`` to
         ``eta4``, ``mu``, ``max_iter``, ``max_inner_iter``, ``acceleration``, ``tol``,
-        ``n_iter_no_change``, ``blas_threads`` and ``verbose``). A
+        ``n_iter_no_change``, ``blas_threads`` and ``verbose``; the other solvers take
+        ``max_iter``, ``tol``, ``n_iter_no_change``, ``blas_threads`` and ``verbose``). A
         :class:`skalm.solvers.Solver` *instance* is used as given (a copy of it, with its own
-        settings; the estimator's solver settings above are then ignored). An instance is
-        how settings that are not estimator parameters are reached, e.g.
-        ``solver=ALMBCDSolver(eps0=1e-2)``, and they can be tuned by
-        :class:`~sklearn.model_selection.GridSearchCV` as ``solver__eps0``.
+        settings). An instance is how settings that are not estimator parameters are
+        reached, e.g. ``solver=ALMBCDSolver(eps0=1e-2)``, and they can be tuned by
+        :class:`~sklearn.model_selection.GridSearchCV` as ``solver__eps0``. Nothing is
+        ignored silently: ``fit`` warns (``UserWarning``) when an estimator parameter set
+        away from its default is one the chosen solver (or activation) does not read, e.g.
+        ``gamma0`` with ``solver="lbfgs"``, or any solver setting with a solver instance.
 
     alpha : float, default=1.0
         The paper's regularization scale :math:`\tau` (Table 2). Each weight block's
@@ -185,18 +205,13 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     mu : float, default=1e-5
         :math:`\mu > 0`, the proximal weight of the u-block (``sigma`` in the paper's code).
 
-    max_iter : int, default=100
-        Cap on the outer (ALM) iterations :math:`k`. A :class:`~sklearn.exceptions.
-        ConvergenceWarning` is raised when it ends the fit before a stopping rule is met.
-
-        **The same cap for every solver named by a string.** A solver given by name takes
-        this value, and ``tol`` and ``n_iter_no_change``, from the estimator, not its own
-        class default: ``solver="lbfgs"`` runs at most 100 L-BFGS iterations with
-        ``tol=1e-3``, although ``LBFGS()`` alone defaults to 500 and 1e-4 (likewise 500 epochs
-        for ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and ``"adam"``, 200 for ``"sgd"`` and
-        ``"admmirnn"``; ``n_iter_no_change=5`` for ``"nails"`` and ``"nailm"``). What one
-        iteration is differs between solvers (:ref:`solvers`). A solver *instance* keeps its
-        own settings: ``solver=LBFGS()`` runs up to 500.
+    max_iter : int or None, default=None
+        Cap on the solver's iterations (for ALM-BCD the outer iterations :math:`k`). A
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it ends the fit
+        before a stopping rule is met. None: the chosen solver's own default (100 for
+        ``"alm-bcd"``, 500 for ``"lbfgs"``, ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and
+        ``"adam"``, 200 for ``"sgd"`` and ``"admmirnn"``, 100 for ``"nails"`` and
+        ``"nailm"``). What one iteration is differs between solvers (:ref:`solvers`).
 
     max_inner_iter : int, default=50
         Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code, whose
@@ -214,18 +229,19 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         defaults) where the extrapolated one passes L-BFGS's R = 8.37 after 10 and stops by
         the practical rule at R = 7.88. None runs the paper's Algorithm 3.2 exactly.
 
-    tol : float, default=1e-3
+    tol : float or None, default=None
         Relative improvement that counts for the practical stopping rule (see
-        ``n_iter_no_change``). Passed to any solver given by name (see ``max_iter``).
+        ``n_iter_no_change``). None: the chosen solver's own default (1e-3 for
+        ``"alm-bcd"``, 1e-4 for the others).
 
-    n_iter_no_change : int or None, default=10
+    n_iter_no_change : int, None or "auto", default="auto"
         Practical stopping rule: stop when for this many consecutive outer iterations
         neither the training objective :math:`R` (of the true forward pass) nor FeasVio
         (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
         improved by a relative ``tol`` on their best values -- or, with
         ``early_stopping=True``, when the validation loss did not. None: only the paper's
-        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. Passed to any
-        solver given by name (see ``max_iter``).
+        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. ``"auto"``: the
+        chosen solver's own default (10; 5 for ``"nails"`` and ``"nailm"``).
 
     early_stopping : bool, default=False
         Hold out the *last* ``validation_fraction`` of the training rows, in time order, as
@@ -456,7 +472,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
         # Live views of the registries: solvers/activations registered later are accepted.
-        "activation": [StrOptions(ACTIVATIONS.keys())],
+        "activation": [StrOptions(ACTIVATIONS.keys()), Activation],
         "solver": [StrOptions(SOLVERS.keys()), Solver],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "lambda_A": [Interval(Real, 0, None, closed="left"), None],
@@ -475,11 +491,12 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         "eta3": [Interval(Real, 0, None, closed="neither")],
         "eta4": [Interval(Real, 0, 1, closed="neither")],
         "mu": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
         "acceleration": [StrOptions({"nesterov"}), None],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None,
+                             StrOptions({"auto"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "init": [StrOptions(set(INITIALIZATIONS))],
@@ -524,11 +541,11 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         eta3=0.01,
         eta4=5 / 6,
         mu=1e-5,
-        max_iter=100,
+        max_iter=None,
         max_inner_iter=50,
         acceleration="nesterov",
-        tol=1e-3,
-        n_iter_no_change=10,
+        tol=None,
+        n_iter_no_change="auto",
         early_stopping=False,
         validation_fraction=0.1,
         init="normal",
@@ -576,6 +593,8 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
 
     # -- pieces fit wires together ----------------------------------------------------------
     def _make_activation(self):
+        if isinstance(self.activation, Activation):
+            return copy.deepcopy(self.activation)
         params = {
             own: getattr(self, ours)
             for own, ours in _ACTIVATION_PARAMS.get(self.activation, {}).items()
@@ -585,21 +604,41 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     def _make_solver(self):
         if isinstance(self.solver, Solver):
             solver = copy.deepcopy(self.solver)
-            # The settings it shares with the estimator (e.g. eta2, max_inner_iter) obey the
-            # estimator's constraints too (a user's Solver subclass may declare none).
-            shared = {
-                name: getattr(solver, name) for name in type(solver).estimator_params
-                if name in self._parameter_constraints and hasattr(solver, name)
-            }
-            validate_parameter_constraints(
-                {name: self._parameter_constraints[name] for name in shared}, shared,
-                caller_name=f"the solver {type(solver).__name__}",
-            )
         else:
             cls = get_solver_class(self.solver)
-            solver = cls(**{name: getattr(self, name) for name in cls.estimator_params})
+            solver = cls(**{
+                name: getattr(self, name) for name in cls.estimator_params
+                if name not in _SOLVER_DEFAULT
+                or not _same(getattr(self, name), _SOLVER_DEFAULT[name])
+            })
         solver._validate_params()  # every setting, against the solver's own constraints
         return solver
+
+    def _warn_unused_settings(self):
+        """One UserWarning naming the parameters set away from their defaults that neither
+        the chosen solver nor the chosen activation reads."""
+        read = set() if isinstance(self.solver, Solver) else set(
+            get_solver_class(self.solver).estimator_params
+        )
+        if isinstance(self.activation, str):
+            read |= set(_ACTIVATION_PARAMS.get(self.activation, {}).values())
+        defaults = ElmanRNNRegressor().get_params(deep=False)
+        # Every registered solver's estimator parameters, read now: solvers may be
+        # registered after import.
+        settings = {name for cls in SOLVERS.values() for name in cls.estimator_params}
+        unused = [
+            name for name in sorted(settings | _ALL_ACTIVATION_PARAMS)
+            if name not in read and not _same(getattr(self, name), defaults[name])
+        ]
+        if unused:
+            warnings.warn(
+                f"{', '.join(f'{n}={getattr(self, n)!r}' for n in unused)}: not read by "
+                f"solver={self.solver!r} with activation={self.activation!r}, so ignored. "
+                "Set solver settings on a solver instance (solver__<setting> in a grid "
+                "search), activation settings on an activation instance.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _make_lambdas(self, n_features, n_outputs):
         lambdas = Lambdas.from_alpha(
@@ -725,6 +764,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         lambdas = self._make_lambdas(n_features, n_outputs)
         activation = self._make_activation()
         solver = self._make_solver()
+        self._warn_unused_settings()
         weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
         problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
         if weights0.D is not None and not (self.warm_start and hasattr(self, "weights_")):

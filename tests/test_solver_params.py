@@ -8,9 +8,11 @@ instance.
 
 import dataclasses
 import inspect
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skalm import ElmanRNNRegressor
 from skalm.solvers import (
@@ -25,6 +27,7 @@ from skalm.solvers import (
     GradientDescent,
     MiniBatchSGD,
     NesterovGradientDescent,
+    get_solver_class,
 )
 
 # (solver class, setting, invalid value): out of range, wrong type, or an unknown option.
@@ -148,12 +151,71 @@ def test_values_at_closed_ends_are_accepted(solver):
     solver._validate_params()
 
 
-def test_a_solver_named_by_string_takes_the_estimators_caps_an_instance_its_own():
-    """The rule documented under ``max_iter``: by name, max_iter, tol and n_iter_no_change
-    come from the estimator (defaults 100, 1e-3, 10), not from the solver class (LBFGS: 500,
-    1e-4, 10; NAILS: 100, 1e-4, 5)."""
-    for name in ("lbfgs", "nails", "adam", "admmirnn"):
+def test_a_solver_named_by_string_keeps_its_own_defaults_unless_the_estimator_sets_them():
+    """max_iter=None, tol=None, n_iter_no_change="auto" (the estimator's defaults) mean the
+    solver class's own defaults; values set on the estimator reach a solver named by string.
+    The oracle is each class's own default, read from a fresh instance."""
+    for name in SOLVERS:
+        own = get_solver_class(name)()
         solver = ElmanRNNRegressor(solver=name)._make_solver()
-        assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (100, 1e-3, 10)
+        assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (
+            own.max_iter, own.tol, own.n_iter_no_change
+        )
+        solver = ElmanRNNRegressor(solver=name, max_iter=7, tol=0.5,
+                                   n_iter_no_change=None)._make_solver()
+        assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (7, 0.5, None)
     assert ElmanRNNRegressor(solver=LBFGS())._make_solver().max_iter == 500
     assert ElmanRNNRegressor(solver=NAILS())._make_solver().n_iter_no_change == 5
+
+
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        ({"solver": "lbfgs", "gamma0": 2.0}, ["gamma0"]),
+        ({"solver": "adam", "acceleration": None, "eta2": 0.5}, ["acceleration", "eta2"]),
+        ({"solver": LBFGS(), "max_iter": 5}, ["max_iter"]),
+        ({"activation": "relu", "leaky_slope": 0.2}, ["leaky_slope"]),
+        ({"activation": "tanh", "elu_alpha": 2.0}, ["elu_alpha"]),
+    ],
+)
+def test_settings_the_chosen_solver_or_activation_does_not_read_warn(params, named):
+    X = np.random.RandomState(0).standard_normal((30, 2))
+    y = X[:, 0]
+    with pytest.warns(UserWarning, match="not read by") as record:
+        ElmanRNNRegressor(n_hidden=3, random_state=0, **params).set_params(
+            **({"max_iter": params.get("max_iter", 3)} if "max_iter" in params else {})
+        ).fit(X, y)
+    message = str([w for w in record if "not read by" in str(w.message)][0].message)
+    assert all(f"{name}=" in message for name in named)
+    assert record[0].filename == __file__  # points at the caller's line
+
+
+def test_settings_that_are_read_do_not_warn():
+    X = np.random.RandomState(0).standard_normal((30, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ElmanRNNRegressor(n_hidden=3, gamma0=2.0, max_iter=3, random_state=0).fit(X, X[:, 0])
+        ElmanRNNRegressor(n_hidden=3, solver="lbfgs", max_iter=3, tol=0.1,
+                          random_state=0).fit(X, X[:, 0])
+        ElmanRNNRegressor(n_hidden=3, activation="leaky_relu", leaky_slope=0.2, max_iter=3,
+                          random_state=0).fit(X, X[:, 0])
+
+
+def test_an_activation_instance_is_used_and_tunable():
+    from sklearn.base import clone
+    from skalm.activations import get_activation
+
+    X = np.random.RandomState(1).standard_normal((40, 2))
+    y = np.tanh(X[:, 0])
+    est = ElmanRNNRegressor(n_hidden=3, activation=get_activation("leaky_relu", slope=0.3),
+                            max_iter=3, random_state=0)
+    assert est.get_params()["activation__slope"] == 0.3
+    est.set_params(activation__slope=0.2)
+    twin = ElmanRNNRegressor(n_hidden=3, activation="leaky_relu", leaky_slope=0.2,
+                             max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        np.testing.assert_array_equal(clone(est).fit(X, y).predict(X), twin.fit(X, y).predict(X))
+    with pytest.raises(ValueError, match="slope"):
+        est.set_params(activation__slope=2.0)

@@ -55,9 +55,23 @@ class Activation:
     def phi(self, v, th1, th2, th3, gamma, mu, l6):
         return phi(v, th1, th2, th3, gamma, mu, l6, self.sigma)
 
-    def get_params(self):
-        """The strategy's own parameters (e.g. ``{"slope": 0.01}``)."""
+    def get_params(self, deep=True):
+        """The strategy's own parameters (e.g. ``{"slope": 0.01}``), the keyword arguments
+        of its constructor: so that scikit-learn can clone it and tune it as
+        ``activation__<name>``."""
         return {}
+
+    def set_params(self, **params):
+        """Set parameters through the constructor (so its checks apply); returns self."""
+        unknown = set(params) - set(self.get_params())
+        if unknown:
+            raise ValueError(
+                f"Invalid parameters {sorted(unknown)} for {type(self).__name__}; valid: "
+                f"{sorted(self.get_params())}."
+            )
+        fresh = type(self)(**{**self.get_params(), **params})
+        vars(self).update(vars(fresh))
+        return self
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

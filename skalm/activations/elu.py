@@ -128,7 +128,7 @@ class ELU(IdentityOnPositives):
             raise ValueError(f"alpha must be > 0, got {alpha!r}.")
         self.alpha = float(alpha)
 
-    def get_params(self):
+    def get_params(self, deep=True):
         return {"alpha": self.alpha}
 
     def sigma(self, u):

@@ -26,7 +26,7 @@ class LeakyReLU(IdentityOnPositives):
             raise ValueError(f"slope must be in (0, 1), got {slope!r}.")
         self.slope = float(slope)
 
-    def get_params(self):
+    def get_params(self, deep=True):
         return {"slope": self.slope}
 
     def sigma(self, u):
