@@ -25,7 +25,8 @@ anchor off, no practical rule) at the same number of BCD sweeps.
     PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part synthetic
     PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part real
     PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part t500
-    ... --candidates before,after  --series hidden_oscillator   (a subset)
+    PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part trajectory
+    ... --candidates "before;after (" --series hidden_oscillator --no-adam   (a subset)
 
 Prints, never asserts.
 """
@@ -142,7 +143,8 @@ def load(name):
 
 # -- the candidates ----------------------------------------------------------------------------
 #: name -> estimator parameters (on top of random_state). "before": the defaults before this
-#: work; the rest change one thing at a time from it, then combine.
+#: work (ReLU, N(0, 0.1) start, extrapolated BCD, no anchor); then one change at a time; then
+#: the defaults after it, and one change at a time from those.
 BEFORE = dict(activation="relu", alpha=1.0, init="normal", init_scale=0.1,
               solver=ALMBCDSolver(anchor=None))
 CANDIDATES = {
@@ -153,14 +155,16 @@ CANDIDATES = {
     "relu, gamma0 10": {**BEFORE, "solver": ALMBCDSolver(anchor=None, gamma0=10.0)},
     "relu, max_iter 300, no rule": {**BEFORE, "solver": ALMBCDSolver(
         anchor=None, max_iter=300, n_iter_no_change=None)},
-    "tanh, anchor off": {**BEFORE, "activation": "tanh"},
     "relu, anchor": {**BEFORE, "solver": ALMBCDSolver()},
-    "tanh, anchor": {**BEFORE, "activation": "tanh", "solver": ALMBCDSolver()},
-    "tanh, anchor, paper BCD": {**BEFORE, "activation": "tanh",
-                                "solver": ALMBCDSolver(acceleration=None)},
-    "tanh, anchor, alpha 0.3": {**BEFORE, "activation": "tanh", "alpha": 0.3,
-                                "solver": ALMBCDSolver()},
-    "after (defaults)": {},
+    "tanh, anchor off": {**BEFORE, "activation": "tanh"},
+    "after (defaults: tanh, anchor)": {},
+    "after, paper BCD (acceleration=None)": {"acceleration": None},
+    "after, init lecun": {"init": "lecun"},
+    "after, init_scale 0.3": {"init_scale": 0.3},
+    "after, alpha 0.1": {"alpha": 0.1},
+    "after, alpha 10": {"alpha": 10.0},
+    "after, n_iter_no_change 20": {"n_iter_no_change": 20},
+    "after, max_iter 300": {"max_iter": 300},
 }
 
 
@@ -227,42 +231,59 @@ def run_t500(out, seeds=(0, 1, 2)):
         f"{list(seeds)}")
     out(f"  {'run':<44} {'TestErr':>8} {'TrainErr':>8} {'sweeps':>7} {'cpu s':>6}   [TestErr]")
     budgets = {}
-    for label, kw in [
-        ("defaults", {}),
-        ("defaults, activation='relu'", dict(activation="relu")),
-        ("defaults, activation='tanh'", dict(activation="tanh")),
-        ("before: relu, nesterov, anchor off", dict(
-            activation="relu", init="normal", init_scale=0.1, solver=ALMBCDSolver(anchor=None))),
-    ]:
-        res = []
-        for s in seeds:
-            est = ElmanRNNRegressor(random_state=s, **common, **kw)
-            c0 = time.process_time()
-            est.fit(X[:n], Y[:n])
-            cpu = time.process_time() - c0
-            sweeps = int(np.sum(est.history_["n_inner"]))
-            res.append((sq_err(Y[n:], est.predict(X[n:])), sq_err(Y[:n], est.predict(X[:n])),
-                        sweeps, cpu))
+    rows = [("defaults", {}), ("before: relu, anchor off", dict(
+        activation="relu", init="normal", init_scale=0.1, solver=ALMBCDSolver(anchor=None)))]
+    for label, kw in rows:
+        res = [_t500_fit(X, Y, n, s, {**common, **kw}) for s in seeds]
         budgets[label] = res
         _t500_row(label, res, out)
-    # The paper's BCD at the budget of the defaults' run with the same start.
-    for ref_label, act in [("defaults, activation='relu'", "relu"),
-                           ("defaults, activation='tanh'", "tanh")]:
+    # The paper's BCD (ReLU, Algorithm 3.2, restarts from s^0, no practical rule) at the number
+    # of sweeps the run named took from the same start; inner cap 50 (the estimator's) and 500
+    # (the paper's for this set).
+    for ref_label, inner in [(rows[0][0], 50), (rows[0][0], 500)]:
         res = []
         for s, ref in zip(seeds, budgets[ref_label]):
-            inner = 50
-            outer = max(1, int(round(ref[2] / inner)))
-            kw = dict(solver=ALMBCDSolver(acceleration=None, anchor=None, max_iter=outer,
-                                          max_inner_iter=inner, n_iter_no_change=None))
-            if act:
-                kw["activation"] = act
-            est = ElmanRNNRegressor(random_state=s, **common, **kw)
-            c0 = time.process_time()
-            est.fit(X[:n], Y[:n])
-            cpu = time.process_time() - c0
-            res.append((sq_err(Y[n:], est.predict(X[n:])), sq_err(Y[:n], est.predict(X[:n])),
-                        int(np.sum(est.history_["n_inner"])), cpu))
-        _t500_row(f"paper BCD ({act}), sweeps of the {act} row", res, out)
+            solver = ALMBCDSolver(acceleration=None, anchor=None, max_inner_iter=inner,
+                                  max_iter=max(1, int(round(ref[2] / inner))),
+                                  n_iter_no_change=None)
+            res.append(_t500_fit(X, Y, n, s, {**common, "activation": "relu", "init": "normal",
+                                              "init_scale": 0.1, "solver": solver}))
+        _t500_row(f"paper BCD, inner cap {inner}, same sweeps", res, out)
+
+
+# -- the ALM's trajectory ----------------------------------------------------------------------
+def run_trajectory(out, seed=1, max_iter=60, every=5):
+    """Forward-pass train / test MSE of the ALM's weights every ``every`` outer iterations on the
+    hidden oscillator (tanh, alpha 1, one start), anchor off and on, no practical rule. A
+    diagnostic: the test rows are read at every iteration here (never by a fit)."""
+    from skalm.activations import get_activation
+    from skalm.model import Lambdas, init_weights
+    from skalm.solvers import Problem
+
+    Xtr, ytr, Xte, yte = load("hidden_oscillator")
+    lam = Lambdas.from_alpha(1.0, 20, Xtr.shape[1], 1)
+    problem = Problem(Xtr, ytr[:, None], lam, X_val=Xte, Y_val=yte[:, None])
+    w0 = init_weights(20, Xtr.shape[1], 1, scale=0.1, random_state=seed)
+    out(f"\nALM trajectory, hidden oscillator, tanh, alpha 1, start {seed}: forward-pass "
+        "train/test MSE and gamma at outer iteration k")
+    for anchor in (None, "best"):
+        res = ALMBCDSolver(anchor=anchor, max_iter=max_iter, n_iter_no_change=None).solve(
+            problem, get_activation("tanh"), w0)
+        h = res.history
+        cells = [f"{k + 1}: {h['train_loss'][k]:.3f}/{h['val_loss'][k]:.3f} g {h['gamma'][k]:.2g}"
+                 for k in range(0, len(h["train_loss"]), every)]
+        out(f"  anchor={anchor}:")
+        for i in range(0, len(cells), 4):
+            out("    " + " | ".join(cells[i:i + 4]))
+
+
+def _t500_fit(X, Y, n, seed, params):
+    est = ElmanRNNRegressor(random_state=seed, **params)
+    c0 = time.process_time()
+    est.fit(X[:n], Y[:n])
+    cpu = time.process_time() - c0
+    return (sq_err(Y[n:], est.predict(X[n:])), sq_err(Y[:n], est.predict(X[:n])),
+            int(np.sum(est.history_["n_inner"])), cpu)
 
 
 def _t500_row(label, res, out):
@@ -275,11 +296,13 @@ def _t500_row(label, res, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--part", choices=["synthetic", "real", "t500"], default="synthetic")
+    ap.add_argument("--part", choices=["synthetic", "real", "t500", "trajectory"],
+                    default="synthetic")
     ap.add_argument("--series", default=None, help="comma-separated subset of the series")
     ap.add_argument("--candidates", default=None,
-                    help="comma-separated prefixes of candidate labels (default: all)")
+                    help="';'-separated prefixes of candidate labels (default: all)")
     ap.add_argument("--no-adam", action="store_true")
+    ap.add_argument("--seeds", default="0,1,2", help="random starts (t500 part)")
     ap.add_argument("--out", default=None, help="also append the output to this file")
     args = ap.parse_args()
     quiet()
@@ -295,10 +318,12 @@ def main():
         f"{git_commit()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     cands = list(CANDIDATES)
     if args.candidates:
-        keys = args.candidates.split(",")
+        keys = args.candidates.split(";")
         cands = [c for c in CANDIDATES if any(c.startswith(k) for k in keys)]
     if args.part == "t500":
-        run_t500(out)
+        run_t500(out, seeds=[int(v) for v in args.seeds.split(",")])
+    elif args.part == "trajectory":
+        run_trajectory(out)
     else:
         names = list(SYNTHETIC) if args.part == "synthetic" else list(REAL)
         if args.series:
