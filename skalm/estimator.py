@@ -106,11 +106,16 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     n_hidden : int, default=20
         Number of hidden units, the paper's :math:`r`.
 
-    activation : {"relu", "leaky_relu", "elu", "tanh"} or Activation instance, default="relu"
+    activation : {"relu", "leaky_relu", "elu", "tanh"} or Activation instance, default="tanh"
         The activation :math:`\sigma`. ``"leaky_relu"`` is :math:`\max(u, w u)` with
         :math:`w` = ``leaky_slope``; ``"elu"`` is :math:`u` for :math:`u \ge 0` and
         :math:`\alpha_{\mathrm{ELU}}(e^u - 1)` below, with :math:`\alpha_{\mathrm{ELU}}` =
-        ``elu_alpha``. ``"tanh"`` is not in the paper.
+        ``elu_alpha``. ``"tanh"`` is not in the paper (whose experiments use ``"relu"``); it
+        is the default because it generalizes better, measured by test error: a saturating
+        unit keeps time in the hidden state (a stable cycle), where the paper's ReLU runs
+        ended near the linear solution, and its forward pass cannot overflow. Test MSE
+        against RidgeCV's on the hidden-oscillator series 0.09x (ReLU 1.03x), NARMA-10 and
+        the paper's T=500 set lower too (``docs/user_guide/memory.rst``).
 
     solver : str or Solver instance, default="alm-bcd"
         The training algorithm. A string is looked up in the registry
@@ -521,7 +526,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     def __init__(
         self,
         n_hidden=20,
-        activation="relu",
+        activation="tanh",
         *,
         solver="alm-bcd",
         alpha=1.0,

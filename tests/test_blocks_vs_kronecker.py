@@ -287,8 +287,10 @@ def _alm_case(seed, starts):
     return prob, lprob, w0
 
 
-# acceleration=None: the paper's BCD, which is what the literal oracle implements.
-ALM_SETTINGS = dict(gamma0=1.3, mu=1e-3, max_inner_iter=4, eps0=0.1, acceleration=None)
+# acceleration=None, anchor=None: the paper's BCD and restart rule (eq. 3.13), which is what the
+# literal oracle implements.
+ALM_SETTINGS = dict(gamma0=1.3, mu=1e-3, max_inner_iter=4, eps0=0.1, acceleration=None,
+                    anchor=None)
 N_OUTER = 5
 
 
@@ -352,7 +354,7 @@ def test_alm_partial_restart_pattern_matches_literal():
     bound = 0.355 * K.R(lprob, K.forward_point(lprob, *w0, lit))
     recs = K.alm(lprob, lit, *w0, max_iter=6, restart_bound=bound, **kw)
     assert [rec["restarted"] for rec in recs] == [False, True, False, False, False, False]
-    solver = ALMBCDSolver(restart_bound=bound, acceleration=None, **kw)
+    solver = ALMBCDSolver(restart_bound=bound, acceleration=None, anchor=None, **kw)
     state = solver.init_state(prob, act, w0)
     for rec in recs:
         state = solver.update(state)
@@ -373,7 +375,7 @@ def test_alm_penalty_rule_branches_match_literal(name):
     prob = Problem(prob.X, 3.0 * prob.Y, prob.lambdas, prob.layout)
     lprob = K.LitProblem(prob.X, prob.Y, prob.lambdas, prob.layout.first)
     kw = dict(gamma0=1.0, eta1=0.9, mu=1e-3, max_inner_iter=4, eps0=0.1)
-    solver = ALMBCDSolver(acceleration=None, **kw)
+    solver = ALMBCDSolver(acceleration=None, anchor=None, **kw)
     recs = K.alm(lprob, lit, *w0, max_iter=6, **kw)
     branches = {rec["gamma_branch"] for rec in recs}
     assert "kept" in branches and branches & {"||xi||", "||zeta||"}, branches

@@ -161,7 +161,7 @@ def test_solver_is_built_from_the_estimator_params_it_declares(series, test_solv
     assert _SpySolver.built_with == settings
     problem, activation, weights0 = _SpySolver.seen
     assert problem.X.shape == X.shape and problem.Y.shape == (X.shape[0], 1)
-    assert activation.name == "relu"
+    assert activation.name == "tanh"  # the default
     assert weights0.W.shape == (5, 5)
     assert est.n_iter_ == len(est.history_["train_loss"]) <= 3
 
@@ -351,7 +351,7 @@ def test_warm_start_continues_from_the_fitted_weights(series):
 
     solver = ALMBCDSolver(max_iter=2, max_inner_iter=10)
     problem = Problem(X, y[:, None], Lambdas.from_alpha(1.0, 6, 2, 1))
-    result = solver.solve(problem, get_activation("relu"), w_first)
+    result = solver.solve(problem, get_activation("tanh"), w_first)  # the default activation
     for got, want in zip(est.weights_, result.weights):
         assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 

@@ -242,8 +242,9 @@ def test_round_trip_gives_bit_identical_predictions(series, name, how):
 #: A different valid value for every parameter predict does not read. initial_state is the
 #: one parameter predict reads (by design it chooses the hidden state predictions start from).
 OTHER_VALUES = dict(
-    n_hidden=5, activation="tanh", solver="adam", alpha=3.0, lambda_A=0.5, lambda_W=0.5,
-    lambda_V=0.5, lambda_b=0.5, lambda_c=0.5, lambda_u=0.1, lambda_D=0.5, leaky_slope=0.3, elu_alpha=2.0,
+    n_hidden=5, activation="relu", solver="adam", alpha=3.0, lambda_A=0.5, lambda_W=0.5,
+    lambda_V=0.5, lambda_b=0.5, lambda_c=0.5, lambda_u=0.1, lambda_D=0.5, leaky_slope=0.3,
+    elu_alpha=2.0,
     gamma0=5.0, eta1=0.5, eta2=0.5, eta3=0.5, eta4=0.5, mu=1e-3, max_iter=7,
     max_inner_iter=9, tol=0.5, n_iter_no_change=None, early_stopping=True,
     validation_fraction=0.3, init="he", init_scale=0.5, random_state=11, verbose=1,

@@ -157,7 +157,8 @@ def test_command_line_usage_and_demo(capsys):
     assert float(rows["OLS"][-3]) == pytest.approx(train_mse, abs=1e-4)
     assert float(rows["OLS"][-2]) == pytest.approx(test_mse, abs=1e-4)
     # the RNN's test error is the continued forward pass of a fit with the same settings
-    est = ElmanRNNRegressor(n_hidden=20, max_iter=2, random_state=0).fit(data.data[:n], y[:n])
+    est = ElmanRNNRegressor(n_hidden=20, activation="relu", max_iter=2,  # the demo's settings
+                            random_state=0).fit(data.data[:n], y[:n])
     _, H = _forward_relu(est, data.data)
     test_pred = H[n:] @ est.output_weights_.ravel() + est.output_bias_[0]
     assert float(rows["Elman"][-2]) == pytest.approx(np.mean((test_pred - y[n:]) ** 2), abs=1e-4)

@@ -95,7 +95,8 @@ def test_exploding_weights_from_a_solver_are_replaced_with_a_warning(series, gai
                                                                       skip):
     X, y = series
     solver = ExplodingSolver(gain=gain)
-    est = ElmanRNNRegressor(n_hidden=4, solver=solver, random_state=0, skip_connection=skip)
+    est = ElmanRNNRegressor(n_hidden=4, activation="relu", solver=solver, random_state=0,
+                            skip_connection=skip)
     messages = fit_recording(est, X, y)
     assert any("forward pass of the solver's weights" in m for m in messages), messages
 
@@ -252,7 +253,8 @@ def test_alm_bcd_on_sp500_with_a_large_init_scale_blows_up_and_is_stabilized():
     data = load_sp500_volatility()
     X, y = data.data[: data.n_train], data.target[: data.n_train]
     solver = Recording.wrap(ALMBCDSolver)(max_iter=3, max_inner_iter=20)
-    est = ElmanRNNRegressor(n_hidden=20, init_scale=0.3, random_state=1, solver=solver)
+    est = ElmanRNNRegressor(n_hidden=20, activation="relu", init_scale=0.3, random_state=1,
+                            solver=solver)
     messages = fit_recording(est, X, y)
     assert any("forward pass of the solver's weights" in m for m in messages), messages
     raw = Recording.returned["ALMBCDSolver"]
@@ -268,7 +270,8 @@ def test_nailm_on_data_scaled_by_1e100_warns_instead_of_claiming_stationarity(se
     """Every trial step's objective overflows: NAILM used to stop "stationary to working
     precision" with converged=True and no warning."""
     X, y = series
-    est = ElmanRNNRegressor(n_hidden=3, solver="nailm", max_iter=5, random_state=0)
+    est = ElmanRNNRegressor(n_hidden=3, activation="relu", solver="nailm", max_iter=5,
+                            random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X * 1e100, y * 1e100)
@@ -331,7 +334,8 @@ def test_lbfgs_from_an_expanding_start_that_ends_worse_than_predicting_0_is_repl
                                random_state=123456, return_params=False)
     X, Y = X[:316], Y[:316]
     solver = Recording.wrap(LBFGS)(max_iter=100, n_iter_no_change=None)
-    est = ElmanRNNRegressor(n_hidden=200, init_scale=0.1, alpha=1.0, solver=solver,
+    est = ElmanRNNRegressor(n_hidden=200, activation="relu", init_scale=0.1, alpha=1.0,
+                            solver=solver,
                             random_state=2)
     messages = fit_recording(est, X, Y)
     raw = Recording.returned["LBFGS"]
