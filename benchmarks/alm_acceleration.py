@@ -54,7 +54,7 @@ def main():
     args = ap.parse_args()
     X, Y, _ = make_elman_sequence(500, 80, 30, 100, weight_std=0.05, noise_std=1e-5)
     n_train = 450
-    common = dict(n_hidden=100, alpha=500.0, init="normal", init_scale=0.1,
+    common = dict(n_hidden=100, alpha=500.0, activation="relu", init="normal", init_scale=0.1,
                   random_state=args.seed, blas_threads=1)
     runs = [
         ("lbfgs (500 iterations)", dict(solver="lbfgs", max_iter=500, n_iter_no_change=None)),

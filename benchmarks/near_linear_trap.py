@@ -19,8 +19,9 @@ the test MSE; the ratio to RidgeCV; median CPU seconds of a fit.
 
 Part ``t500``: the paper's T=500 set as ``vs_peers.py`` measures TestErr (mean over the 50 test
 rows of the squared Euclidean error, run on from the end of the 450 training rows; r = 100,
-alpha = 500, ReLU). The estimator's defaults against the paper's BCD (``acceleration=None``,
-anchor off, no practical rule) at the same number of BCD sweeps.
+alpha = 500; the data come from a ReLU network). The estimator's defaults, and the defaults
+before this study, against the paper's BCD (ReLU, N(0, 0.1) start, ``acceleration=None``, anchor
+off, no practical rule) at the number of BCD sweeps the defaults took from the same start.
 
     PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part synthetic
     PYTHONPATH=$PWD python benchmarks/near_linear_trap.py --part real

@@ -75,6 +75,7 @@ from skalm import ElmanRNNRegressor  # noqa: E402
 from skalm.solvers import (  # noqa: E402
     LBFGS,
     Adam,
+    ALMBCDSolver,
     ClippedGradientDescent,
     GradientDescent,
     MiniBatchSGD,
@@ -123,12 +124,17 @@ def gradient_solver(name, lr, ds):
 
 
 def make_estimator(ds, row, init, seed, lr=None, **extra):
-    params = dict(n_hidden=ds["n_hidden"], alpha=ds["alpha"], random_state=seed, **INITS[init])
+    # The paper's activation; the estimator's default became tanh (docs/user_guide/memory.rst).
+    params = dict(n_hidden=ds["n_hidden"], alpha=ds["alpha"], activation="relu",
+                  random_state=seed, **INITS[init])
     if row == ALM:  # the paper's Algorithm 3.1/3.2 exactly, fixed budget
-        params.update(ds["alm"], acceleration=None, n_iter_no_change=None)
+        # anchor=None: the solver's default anchor is not in the paper.
+        params["solver"] = ALMBCDSolver(**ds["alm"], acceleration=None, anchor=None,
+                                        n_iter_no_change=None)
     elif row == ALM_SUM:
-        params.update(ds["alm"], acceleration=None, n_iter_no_change=None,
-                      alpha=ds["alpha"] / len(ds["X_train"]))
+        params["solver"] = ALMBCDSolver(**ds["alm"], acceleration=None, anchor=None,
+                                        n_iter_no_change=None)
+        params["alpha"] = ds["alpha"] / len(ds["X_train"])
     elif row == ALM_DEFAULT:
         # What a user gets: only the problem (n_hidden, alpha, init) is set; every solver
         # setting (etas, max_iter, max_inner_iter, acceleration, tol, n_iter_no_change) is the
