@@ -34,8 +34,13 @@ def _series(T=160, n=3, seed=0):
     return X, y
 
 
+#: The activations written out here, independent of skalm's strategies.
+SIGMA = {"relu": lambda u: np.maximum(u, 0.0), "tanh": np.tanh}
+
+
 def by_hand(est, X, h0=None, starts=()):
-    """(predictions, hidden states): h_t = relu(W h_{t-1} + V x_t + b), reset at starts."""
+    """(predictions, hidden states): h_t = sigma(W h_{t-1} + V x_t + b), reset at starts."""
+    sigma = SIGMA[est.activation_.name]
     W, V, b = est.recurrent_weights_, est.input_weights_, est.hidden_bias_
     A, c = est.output_weights_, est.output_bias_
     h = np.zeros(W.shape[0]) if h0 is None else np.array(h0, dtype=float)
@@ -43,7 +48,7 @@ def by_hand(est, X, h0=None, starts=()):
     for t in range(len(X)):
         if t in starts:
             h = np.zeros(W.shape[0])
-        h = np.maximum(W @ h + V @ np.asarray(X[t], float) + b, 0.0)
+        h = sigma(W @ h + V @ np.asarray(X[t], float) + b)
         H.append(h)
         Y.append(A @ h + c)
     return np.array(Y).ravel(), np.array(H)

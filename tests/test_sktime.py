@@ -44,7 +44,8 @@ def _forecast_by_hand(est, y_seen, y_train, lags, steps, difference=True):
     h = np.zeros(W.shape[0])
 
     def step(h, x):
-        h = np.maximum(W @ h + V @ x + b, 0.0)  # relu, the default activation
+        u = W @ h + V @ x + b
+        h = np.tanh(u) if est.activation_.name == "tanh" else np.maximum(u, 0.0)
         return h, float((A @ h + c + D @ x)[0])  # skip connection on
 
     for t in range(lags, len(z)):
