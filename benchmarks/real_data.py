@@ -630,8 +630,13 @@ def main(argv=None):
                    "and grids: a smoke test (results to a temporary directory unless --out)")
     p.add_argument("--out", default=None, help="markdown path; the plot and the JSON records "
                    "go beside it with the same stem (default benchmarks/results/real_data.md)")
+    p.add_argument("--from-json", nargs="+", default=None, metavar="JSON",
+                   help="rebuild the report from the records of earlier runs (e.g. two runs "
+                   "over different --sets in parallel) instead of fitting")
     args = p.parse_args(argv)
     quiet()
+    if args.from_json:
+        return rebuild(args)
     sets = _csv(args.sets, list(SERIES), "sets")
     models = _csv(args.models, list(MODELS), "models")
     seeds = ([int(s) for s in args.seeds.split(",")] if "," in args.seeds
@@ -655,6 +660,29 @@ def main(argv=None):
     plot(records, stem + ".png")
     print("\n".join(lines))
     print(f"wrote {args.out}, {stem}.png, {stem}.json")
+
+
+def rebuild(args):
+    """The report of the records in ``args.from_json`` (concatenated, in series order)."""
+    records = []
+    for path in args.from_json:
+        with open(path) as f:
+            records += json.load(f)
+    sets = [name for name in SERIES if any(r["series"] == name for r in records)]
+    records.sort(key=lambda r: sets.index(r["series"]))
+    out = args.out or os.path.join(RESULTS, "real_data.md")
+    stem = os.path.splitext(out)[0]
+    command = ("PYTHONPATH=$PWD python benchmarks/real_data.py --sets <part> --out <part>.md "
+               "(run over two parts of the series in parallel), then --from-json <parts>.json")
+    elapsed = sum(r["fit_wall"] for r in records)
+    lines = report_lines(records, series_metadata(sets, False), command, git_commit(), elapsed)
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    with open(stem + ".json", "w") as f:
+        json.dump(records, f, indent=0)
+    plot(records, stem + ".png")
+    print("\n".join(lines))
+    print(f"wrote {out}, {stem}.png, {stem}.json")
 
 
 if __name__ == "__main__":
