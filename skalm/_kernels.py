@@ -1,0 +1,178 @@
+"""Compiled loops over time steps (optional: the ``fast`` extra, numba).
+
+The forward pass and the backward recurrence of BPTT are the only parts of skalm that cannot be
+written as products over all T rows: each step needs the previous one. As numpy loops they cost
+a few numpy calls per step, 10-30 microseconds at any r up to about 100, where the arithmetic is
+2 r^2 flops (under 0.1 microsecond at r = 20). The kernels here run the same loops compiled by
+numba, near the cost of the arithmetic.
+
+They are used by :func:`skalm.model.forward` and :func:`skalm.solvers.gradient.backprop` when
+
+* numba is importable (``pip install skalm[fast]``) and the environment variable
+  ``SKALM_DISABLE_NUMBA`` is not set to a non-empty value other than ``0``,
+* the activation is one of the built-in strategies (its exact class: a subclass may redefine
+  sigma), and
+* the arrays are float32 or float64 of one dtype.
+
+Otherwise the numpy loops run; they stay the reference the kernels are tested against
+(``tests/test_kernels.py``). Both give the same numbers up to rounding: the kernels add the
+recurrent product term by term in another order than BLAS, nothing else differs.
+
+Everything but the loop stays in numpy (the input GEMM ``X V^T + b``, sigma' over all rows,
+the weight gradients), so the kernels take and return plain arrays.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["numba_available", "enabled", "activation_code", "forward_loop", "backward_loop"]
+
+try:  # pragma: no cover - which branch runs depends on the environment
+    import numba as _numba
+except ImportError:  # pragma: no cover
+    _numba = None
+
+
+def numba_available():
+    """True when numba can be imported (the ``fast`` extra is installed)."""
+    return _numba is not None
+
+
+def enabled():
+    """True when the compiled loops are used: numba is there and not switched off by
+    ``SKALM_DISABLE_NUMBA`` (read at each call, so it can be set at run time)."""
+    flag = os.environ.get("SKALM_DISABLE_NUMBA", "")
+    return _numba is not None and flag in ("", "0")
+
+
+# Activation codes of the kernels. The parameter is the slope (leaky ReLU) or alpha (ELU).
+_RELU, _LEAKY, _ELU, _TANH = 0, 1, 2, 3
+
+
+def activation_code(activation):
+    """(code, parameter) of a built-in activation for the kernels, or None for any other."""
+    from .activations.elu import ELU
+    from .activations.leaky_relu import LeakyReLU
+    from .activations.relu import ReLU
+    from .activations.tanh import Tanh
+
+    kind = type(activation)
+    if kind is ReLU:
+        return _RELU, 0.0
+    if kind is LeakyReLU:
+        return _LEAKY, float(activation.slope)
+    if kind is ELU:
+        return _ELU, float(activation.alpha)
+    if kind is Tanh:
+        return _TANH, 0.0
+    return None
+
+
+def _usable(activation, *arrays):
+    """The activation's kernel code when the compiled loops can take these arrays, else None."""
+    if not enabled():
+        return None
+    dtype = arrays[0].dtype
+    if dtype not in (np.float32, np.float64) or any(a.dtype != dtype for a in arrays):
+        return None
+    return activation_code(activation)
+
+
+_compiled = {}
+
+
+def _kernels():
+    """Compile (once per process; numba caches the machine code on disk) and return the loops."""
+    if _compiled:
+        return _compiled
+    njit = _numba.njit(cache=True, nogil=True, error_model="numpy")
+
+    @njit
+    def sigma_scalar(v, code, param):
+        if code == 0:
+            # numpy's maximum(v, 0): NaN stays NaN.
+            return v if (v > 0 or v != v) else 0.0
+        if code == 1:
+            return v if v >= 0 else param * v
+        if code == 2:
+            return v if v >= 0 else param * np.expm1(v)
+        return np.tanh(v)
+
+    @njit
+    def forward_kernel(U, H, WT, restart, h0, code, param):
+        # U holds X V^T + b on entry and the pre-activations on exit. The product W h is
+        # accumulated column by column of W (rows of W^T): each update is an axpy over the r
+        # outputs, which vectorizes without reassociating any sum.
+        T, r = U.shape
+        acc = np.empty(r, dtype=U.dtype)
+        for t in range(T):
+            for i in range(r):
+                acc[i] = 0.0
+            if t == 0 or not restart[t]:
+                for j in range(r):
+                    hj = h0[j] if t == 0 else H[t - 1, j]
+                    for i in range(r):
+                        acc[i] += WT[j, i] * hj
+            for i in range(r):
+                u = U[t, i] + acc[i]
+                U[t, i] = u
+                H[t, i] = sigma_scalar(u, code, param)
+
+    @njit
+    def backward_kernel(Delta, Dsig, W, last):
+        # Delta holds the direct part of every row on entry, the total df/du_t on exit:
+        # delta_t += sigma'(u_t) * (delta_{t+1} W) inside each sequence.
+        T, r = Delta.shape
+        buf = np.empty(r, dtype=Delta.dtype)
+        for t in range(T - 2, -1, -1):
+            if last[t]:
+                continue
+            for j in range(r):
+                buf[j] = 0.0
+            for i in range(r):
+                d = Delta[t + 1, i]
+                for j in range(r):
+                    buf[j] += d * W[i, j]
+            for j in range(r):
+                Delta[t, j] += buf[j] * Dsig[t, j]
+
+    _compiled["forward"] = forward_kernel
+    _compiled["backward"] = backward_kernel
+    return _compiled
+
+
+def forward_loop(U, W, restart, h0, activation):
+    """Run the recurrence in place on ``U`` (holding X V^T + b); return H, or None when the
+    compiled loop cannot run (then the caller runs the numpy loop on the untouched U).
+
+    Parameters
+    ----------
+    U : ndarray of shape (T, r), C-contiguous, written in place
+    W : ndarray of shape (r, r)
+    restart : ndarray of bool, shape (T,)
+        True where h_{t-1} is replaced by 0 (ignored at t = 0, where ``h0`` is used).
+    h0 : ndarray of shape (r,)
+    activation : Activation
+    """
+    code = _usable(activation, U, W, h0)
+    if code is None or not U.flags.c_contiguous:
+        return None
+    H = np.empty_like(U)
+    WT = np.ascontiguousarray(W.T)
+    _kernels()["forward"](U, H, WT, np.ascontiguousarray(restart, dtype=np.bool_),
+                          np.ascontiguousarray(h0), code[0], code[1])
+    return H
+
+
+def backward_loop(Delta, Dsig, W, last, activation):
+    """The BPTT recurrence in place on ``Delta``; False (Delta untouched) when the compiled
+    loop cannot run. ``activation`` only decides whether it can (sigma' is in ``Dsig``)."""
+    code = _usable(activation, Delta, Dsig, W)
+    if code is None or not (Delta.flags.c_contiguous and Dsig.flags.c_contiguous):
+        return False
+    _kernels()["backward"](Delta, Dsig, np.ascontiguousarray(W),
+                           np.ascontiguousarray(last, dtype=np.bool_))
+    return True
