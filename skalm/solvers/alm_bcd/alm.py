@@ -103,10 +103,12 @@ class ALMBCDSolver(Solver):
         (``benchmarks/alm_acceleration.py``). None: the paper's BCD exactly (Algorithm 3.2),
         which ``tests/test_blocks_vs_kronecker.py`` checks against the Kronecker form.
     blas_threads : int or None, default=1
-        BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
-        OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
-        milliseconds (measured 28 ms vs 7.7 ms per sweep at r=100, T=500), so one thread is
-        the default. None leaves the process setting alone.
+        BLAS threads used during the solve (threadpoolctl); None leaves the process setting
+        alone. Other than 1, each BCD sweep of at least 2 * ``skalm._parallel.MIN_CHUNK_ROWS``
+        rows also runs in time chunks on that many threads (None: as many as BLAS has), each
+        chunk's BLAS on one thread (:func:`~skalm.solvers.alm_bcd.bcd_sweep`); the result
+        equals one thread's up to rounding. One thread is the default: a fit per core
+        (``n_jobs`` in a grid search) uses the cores best.
     verbose : int, default=0
         1: one line per outer iteration.
     """
@@ -241,7 +243,7 @@ class ALMBCDSolver(Solver):
         accelerate = self.acceleration == "nesterov"
 
         def sweep(start):
-            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation)
+            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation, self.blas_threads)
 
         def L_of(point, C):
             return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)

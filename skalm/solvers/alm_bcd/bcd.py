@@ -8,8 +8,20 @@ from ..lagrangian import ALMPoint, constraints
 __all__ = ["bcd_sweep"]
 
 
-def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation):
-    """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2)."""
+def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
+    """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2).
+
+    ``n_threads``: 1 runs the sweep in one piece; more (None: as many as BLAS may use, see
+    :func:`skalm._parallel.resolve_threads`) split the rows into time chunks of at least
+    :data:`~skalm._parallel.MIN_CHUNK_ROWS` rows swept on a pool of threads
+    (:func:`skalm._parallel.chunked_sweep`); the result is the same up to rounding.
+    """
+    if n_threads != 1:
+        from ... import _parallel
+
+        n = min(_parallel.resolve_threads(n_threads), problem.n_steps // _parallel.MIN_CHUNK_ROWS)
+        if n > 1:
+            return _parallel.chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n)
     weights = z_block(problem, s.H, s.U, Xi, gamma, skip=s.weights.D is not None)
     XV = problem.X @ weights.V.T  # shared by the h- and u-blocks
     H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation, XV)
