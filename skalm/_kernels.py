@@ -28,7 +28,10 @@ import os
 
 import numpy as np
 
-__all__ = ["numba_available", "enabled", "activation_code", "forward_loop", "backward_loop"]
+__all__ = [
+    "numba_available", "enabled", "activation_code", "forward_loop", "backward_loop",
+    "u_and_constraints",
+]
 
 try:  # pragma: no cover - which branch runs depends on the environment
     import numba as _numba
@@ -139,8 +142,57 @@ def _kernels():
             for j in range(r):
                 Delta[t, j] += buf[j] * Dsig[t, j]
 
+    @njit
+    def pos_part(x, zero):  # numpy's maximum(0, x): NaN stays NaN
+        return x if (x > 0 or x != x) else zero
+
+    @njit
+    def neg_part(x, zero):  # numpy's minimum(0, x)
+        return x if (x < 0 or x != x) else zero
+
+    @njit
+    def leaky(v, leaky_code, slope, zero):  # numpy's maximum(v, 0) or maximum(v, slope v)
+        if leaky_code == 0:
+            return pos_part(v, zero)
+        s = slope * v
+        return v if (v >= s or v != v) else s
+
+    @njit
+    def u_kernel(P, Xi, Zeta, H, U_prev, gamma, mu, l6, slope, gw, den_p, den_m, half_g,
+                 half_mu, leaky_code, zero, U, C1, C2):
+        # The u-block of ReLU (leaky_code 0) or leaky ReLU (1) and the constraints, one pass per
+        # entry, in the operation order of the numpy path: u_rows, ReLU/LeakyReLU.solve_u
+        # (_positive_branch, _pick with phi), then C1 = u - p and C2 = h - sigma(u). The
+        # scalars come in the arrays' dtype, as numpy casts Python floats.
+        T, r = P.shape
+        for t in range(T):
+            for i in range(r):
+                p = P[t, i]
+                h = H[t, i]
+                th1 = p - Xi[t, i] / gamma
+                th2 = Zeta[t, i] / gamma + h
+                th3 = U_prev[t, i]
+                vp = pos_part((gamma * th1 + gamma * th2 + mu * th3) / den_p, zero)
+                if leaky_code == 0:
+                    vm = neg_part((gamma * th1 + mu * th3) / den_m, zero)
+                else:
+                    vm = neg_part((gamma * th1 + gw * th2 + mu * th3) / den_m, zero)
+                dp = vp - th1
+                ep = th2 - leaky(vp, leaky_code, slope, zero)
+                qp = vp - th3
+                fp = half_g * (dp * dp) + half_g * (ep * ep) + half_mu * (qp * qp) + l6 * (vp * vp)
+                dm = vm - th1
+                em = th2 - leaky(vm, leaky_code, slope, zero)
+                qm = vm - th3
+                fm = half_g * (dm * dm) + half_g * (em * em) + half_mu * (qm * qm) + l6 * (vm * vm)
+                u = vp if fp <= fm else vm
+                U[t, i] = u
+                C1[t, i] = u - p
+                C2[t, i] = h - leaky(u, leaky_code, slope, zero)
+
     _compiled["forward"] = forward_kernel
     _compiled["backward"] = backward_kernel
+    _compiled["u"] = u_kernel
     return _compiled
 
 
@@ -176,3 +228,24 @@ def backward_loop(Delta, Dsig, W, last, activation):
     _kernels()["backward"](Delta, Dsig, np.ascontiguousarray(W),
                            np.ascontiguousarray(last, dtype=np.bool_))
     return True
+
+
+def u_and_constraints(P, Xi, Zeta, H, U_prev, gamma, mu, l6, activation):
+    """The u-block of ReLU or leaky ReLU and the constraints (U, C1, C2) in one compiled pass
+    over the rows of P, or None (for other activations, or without the kernels): then the
+    caller runs the numpy path (:func:`skalm.solvers.blocks.u_rows`)."""
+    code = _usable(activation, P, Xi, Zeta, H, U_prev)
+    if code is None or code[0] not in (_RELU, _LEAKY):
+        return None
+    dt = P.dtype.type
+    slope = code[1]
+    # The Python-float expressions of ReLU.solve_u / LeakyReLU.solve_u / phi, evaluated in
+    # Python floats and rounded once to the arrays' dtype, as numpy does with them.
+    den_p = 2 * gamma + mu + 2 * l6
+    den_m = (gamma + mu + 2 * l6) if code[0] == _RELU else (
+        gamma + gamma * slope * slope + mu + 2 * l6)
+    U, C1, C2 = (np.empty_like(P) for _ in range(3))
+    _kernels()["u"](P, Xi, Zeta, H, U_prev, dt(gamma), dt(mu), dt(l6), dt(slope),
+                    dt(gamma * slope), dt(den_p), dt(den_m), dt(0.5 * gamma), dt(0.5 * mu),
+                    code[0], dt(0.0), U, C1, C2)
+    return U, C1, C2

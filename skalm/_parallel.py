@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .solvers.blocks import h_matrices, h_rows, u_rows, z_solve, z_sums_rows
+from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
 from .solvers.lagrangian import ALMPoint
 
 __all__ = ["MIN_CHUNK_ROWS", "resolve_threads", "chunk_bounds", "chunked_sweep"]
@@ -97,7 +97,7 @@ def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
             for acc, x in zip(sums, part):
                 acc += x
         weights = z_solve(problem, sums, gamma, r, skip)
-        D1, D2 = h_matrices(weights, T, gamma)
+        D1inv, D2 = h_matrices(weights, T, gamma)
         XV = np.empty_like(s.U)
 
         def fill_xv(a, b):
@@ -106,17 +106,15 @@ def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
         # h_rows reads XV one row past its chunk: all of XV first.
         run(fill_xv)
         H = np.empty_like(s.U)
-        run(lambda a, b: h_rows(problem, weights, s.U, Xi, Zeta, gamma, activation, XV, D1, D2,
+        run(lambda a, b: h_rows(problem, weights, s.U, Xi, Zeta, gamma, activation, XV, D1inv, D2,
                                 a, b, H))
         U = np.empty_like(s.U)
         C1 = np.empty_like(s.U)
         C2 = np.empty_like(s.U)
 
         def u_and_constraints(a, b):
-            Uc, Pc = u_rows(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV, a, b)
-            U[a:b] = Uc
-            np.subtract(Uc, Pc, out=C1[a:b])
-            np.subtract(H[a:b], activation.sigma(Uc), out=C2[a:b])
+            U[a:b], C1[a:b], C2[a:b] = u_constraints_rows(
+                problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV, a, b)
 
         run(u_and_constraints)
     return ALMPoint(weights, H, U), (C1, C2)

@@ -165,3 +165,37 @@ def test_disable_switch(monkeypatch):
     assert _kernels.backward_loop(U, U.copy(), np.eye(2), np.zeros(3, bool), ReLU()) is False
     monkeypatch.setenv("SKALM_DISABLE_NUMBA", "0")
     assert _kernels.enabled() == _kernels.numba_available()
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "tanh"])
+def test_compiled_u_block_is_the_numpy_arithmetic(monkeypatch, name, dtype):
+    """The fused u-block + constraints kernel (ReLU, leaky ReLU) does the numpy path's
+    operations in the same order and dtype: the same bits, non-finite entries included; the
+    other activations run the numpy path either way."""
+    from skalm.solvers.alm_bcd import ALMPoint, bcd_sweep
+    from skalm.solvers.base import Problem
+    from skalm.solvers.blocks import u_constraints_rows
+
+    T, r, n, m = 700, 5, 3, 2
+    X, Y, w, layout = random_case(T, r, n, m, seed=4, starts=[0, 300, 301], dtype=dtype)
+    act = get_activation(name, **ACT_PARAMS[name])
+    rng = np.random.RandomState(0)
+    H, U, Xi, Zeta = (rng.standard_normal((T, r)).astype(dtype) for _ in range(4))
+    prob = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m, l6=1e-3), layout)
+    s = ALMPoint(w, H, U)
+    (a, Ca), (b, Cb) = both_paths(
+        monkeypatch, lambda: bcd_sweep(prob, s, Xi, Zeta, 1.7, 1e-3, act))
+    for x, y in zip((a.H, a.U, *Ca), (b.H, b.U, *Cb)):
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y, x)
+    assert 0.2 < np.mean(a.U < 0) < 0.8  # both branches of the u-update taken
+    # Non-finite entries (a sweep would spread them everywhere through z): the u-block alone.
+    Xi[5, 1], H[7, 2], U[9, 0], Zeta[11, 3] = np.nan, np.inf, -np.inf, -np.inf
+    with np.errstate(invalid="ignore", over="ignore"):  # the numpy path's inf - inf
+        old, new = both_paths(monkeypatch, lambda: u_constraints_rows(
+            prob, w, H, U, Xi, Zeta, 1.7, 1e-3, act, None, 0, T))
+    for x, y in zip(old, new):
+        np.testing.assert_array_equal(y, x)
+    assert not np.all(np.isfinite(old[0]))

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import spd_solve_np
+from .. import _kernels
+from ..linalg import spd_inverse_factor, spd_solve_np
 from ..model import RNNWeights
 
 __all__ = [
     "z_block", "output_block", "h_block", "u_block", "preactivation",
-    "z_sums_rows", "z_solve", "h_matrices", "h_rows", "u_rows",
+    "z_sums_rows", "z_solve", "h_matrices", "h_rows", "u_rows", "u_constraints_rows",
 ]
 
 
@@ -125,14 +126,25 @@ def output_block(problem, H, skip=False):
 
 
 def h_matrices(weights, n_steps, gamma):
-    """D2 = (2/T) A^T A + gamma I and D1 = D2 + gamma W^T W of the h-block (eq. 3.18)."""
+    """D1^{-1} and D2 of the h-block (eq. 3.18): D2 = (2/T) A^T A + gamma I and
+    D1 = D2 + gamma W^T W.
+
+    D1 is applied to all T rows, as a product with its inverse: a triangular solve with T
+    right-hand sides runs at a third of the speed of the product in OpenBLAS (measured 64 ms
+    against 19 ms at r = 200, T = 5000, one thread). D1 >= gamma I is well conditioned
+    whenever gamma is not tiny against ||W||^2 and ||A||^2 / T, so the explicit inverse
+    costs no accuracy that matters here (tests compare with the Kronecker form's solves)."""
     W, A = weights.W, weights.A
     D2 = (2.0 / n_steps) * (A.T @ A)
     D2[np.diag_indices_from(D2)] += gamma
-    return D2 + gamma * (W.T @ W), D2
+    Linv = spd_inverse_factor(D2 + gamma * (W.T @ W))
+    if Linv is None:  # only when gamma is 0 or not finite
+        D1 = D2 + gamma * (W.T @ W)
+        return np.linalg.pinv(D1).astype(D1.dtype, copy=False), D2
+    return Linv.T @ Linv, D2
 
 
-def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1, D2, a, b, out):
+def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b, out):
     """The h-block on rows [a, b), written into ``out[a:b]``; reads row b of U, Xi and XV
     (the halo: q_{t+1} of the last row). ``XV`` is X V^T on all rows."""
     W, b_, A, c = weights.W, weights.b, weights.A, weights.c
@@ -157,12 +169,12 @@ def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1, D2, a, b, o
     if weights.D is not None:
         target -= problem.X[a:b] @ weights.D.T
     rhs += twoT * (target @ A)
-    # D1, D2 are symmetric, so row-wise solves are D^{-1} rhs^T. Solve every row with D1, then
+    # D1, D2 are symmetric, so row-wise solves are rhs D^{-1}. Solve every row with D1, then
     # redo the few last-of-sequence rows with D2: cheaper than splitting the matrix.
-    Hc = spd_solve_np(D1, rhs.T).T
+    np.matmul(rhs, D1inv, out=out[a:b])
     if last.any():
-        Hc[last] = spd_solve_np(D2, rhs[last].T).T
-    out[a:b] = Hc
+        # D2 >= gamma I: positive definite, and usually one row: LU beats forming a factor.
+        out[a:b][last] = np.linalg.solve(D2, rhs[last].T).T
 
 
 def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
@@ -176,9 +188,9 @@ def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
     T = U.shape[0]
     if XV is None:
         XV = problem.X @ weights.V.T
-    D1, D2 = h_matrices(weights, T, gamma)
+    D1inv, D2 = h_matrices(weights, T, gamma)
     H = np.empty_like(U, dtype=np.result_type(U.dtype, weights.W.dtype))
-    h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1, D2, 0, T, H)
+    h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, 0, T, H)
     return H
 
 
@@ -205,11 +217,15 @@ def preactivation(problem, weights, H, XV=None):
 def u_rows(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV, a, b):
     """The u-block on rows [a, b): (U, P) of those rows; reads h_{a-1} (the halo)."""
     P = _preactivation_rows(problem, weights, H, XV, a, b)
+    return _solve_u_rows(problem, H, U_prev, Xi, Zeta, gamma, mu, activation, P, a, b), P
+
+
+def _solve_u_rows(problem, H, U_prev, Xi, Zeta, gamma, mu, activation, P, a, b):
     th1 = P - Xi[a:b] / gamma
     th2 = Zeta[a:b] / gamma
     th2 += H[a:b]
     U = activation.solve_u(th1, th2, U_prev[a:b], gamma, mu, problem.lambdas.u)
-    return np.asarray(U, dtype=H.dtype), P
+    return np.asarray(U, dtype=H.dtype)
 
 
 def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV=None):
@@ -219,3 +235,18 @@ def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV=Non
     """
     return u_rows(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV, 0,
                   H.shape[0])
+
+
+def u_constraints_rows(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV, a, b):
+    """The u-block on rows [a, b) and the constraints there: (U, C1, C2) of those rows, with
+    C1 = u - p and C2 = h - sigma(u) at the new point (reads h_{a-1}).
+
+    For ReLU and leaky ReLU with the compiled kernels (:mod:`skalm._kernels`) the u-update and
+    the constraints are one pass over the entries, the same arithmetic as the numpy path."""
+    P = _preactivation_rows(problem, weights, H, XV, a, b)
+    fused = _kernels.u_and_constraints(P, Xi[a:b], Zeta[a:b], H[a:b], U_prev[a:b], gamma, mu,
+                                       problem.lambdas.u, activation)
+    if fused is not None:
+        return fused
+    U = _solve_u_rows(problem, H, U_prev, Xi, Zeta, gamma, mu, activation, P, a, b)
+    return U, U - P, H[a:b] - activation.sigma(U)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..blocks import h_block, u_block, z_block
-from ..lagrangian import ALMPoint, constraints
+from ..blocks import h_block, u_constraints_rows, z_block
+from ..lagrangian import ALMPoint
 
 __all__ = ["bcd_sweep"]
 
@@ -25,6 +25,6 @@ def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     weights = z_block(problem, s.H, s.U, Xi, gamma, skip=s.weights.D is not None)
     XV = problem.X @ weights.V.T  # shared by the h- and u-blocks
     H = h_block(problem, weights, s.U, Xi, Zeta, gamma, activation, XV)
-    U, P = u_block(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV)
-    new = ALMPoint(weights, H, U)
-    return new, constraints(problem, new, activation, P)
+    U, C1, C2 = u_constraints_rows(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation,
+                                   XV, 0, problem.n_steps)
+    return ALMPoint(weights, H, U), (C1, C2)
