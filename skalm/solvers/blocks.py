@@ -41,12 +41,17 @@ __all__ = [
 ]
 
 
-def _prev_rows(problem, M, a, b):
-    """Rows m_{t-1} for t in [a, b) (zero at sequence starts): shift_down on a row range."""
+def _prev_rows(problem, M, a, b, halo=None):
+    """Rows m_{t-1} for t in [a, b) (zero at sequence starts): shift_down on a row range.
+    m_{a-1} is ``halo`` when given (the row held by the chunk before), else M[a-1]."""
     out = np.empty((b - a, M.shape[1]), dtype=M.dtype)
     out[1:] = M[a : b - 1]
-    if a > 0:
+    if halo is not None:
+        out[0] = halo
+    elif a > 0:
         out[0] = M[a - 1]
+    else:
+        out[0] = 0
     out[problem.layout.first[a:b]] = 0
     return out
 
@@ -57,13 +62,14 @@ def _output_design(problem, H, skip, a, b):
     return np.hstack([H[a:b], problem.X[a:b], ones] if skip else [H[a:b], ones])
 
 
-def z_sums_rows(problem, H, U, Xi, gamma, skip, a, b):
+def z_sums_rows(problem, H, U, Xi, gamma, skip, a, b, h_halo=None):
     """The Gram sums of the z-block over rows [a, b): (Z^T Z, Z^T (U + Xi/gamma), Ht^T Ht,
     Ht^T Y) with Z rows [h_{t-1}, x_t, 1] and Ht rows [h_t, 1] ([h_t, x_t, 1] with ``skip``).
 
-    Sums over disjoint row ranges add up to the sums over all rows (:func:`z_solve`)."""
+    Sums over disjoint row ranges add up to the sums over all rows (:func:`z_solve`).
+    ``h_halo``: h_{a-1} when the arrays do not hold it (a chunk on another machine)."""
     dtype = H.dtype
-    Z = np.hstack([_prev_rows(problem, H, a, b), problem.X[a:b],
+    Z = np.hstack([_prev_rows(problem, H, a, b, h_halo), problem.X[a:b],
                    np.ones((b - a, 1), dtype=dtype)])
     target = Xi[a:b] / gamma
     target += U[a:b]
@@ -72,10 +78,11 @@ def z_sums_rows(problem, H, U, Xi, gamma, skip, a, b):
 
 
 def z_solve(problem, sums, gamma, r, skip=False):
-    """The weights from the z-block's Gram sums (:func:`z_sums_rows` added over all rows)."""
+    """The weights from the z-block's Gram sums (:func:`z_sums_rows` added over all rows).
+    Reads only ``problem.lambdas`` and ``problem.n_steps`` (the total number of rows)."""
     G, rhs, G2, rhs2 = (np.array(x, copy=True) for x in sums)
     lam = problem.lambdas
-    n = problem.X.shape[1]
+    n = G.shape[0] - r - 1
     dtype = G.dtype
     lam_w = np.concatenate([np.full(r, lam.W), np.full(n, lam.V), [lam.b]]).astype(dtype)
     G[np.diag_indices_from(G)] += (2.0 / gamma) * lam_w
@@ -90,7 +97,7 @@ def z_solve(problem, sums, gamma, r, skip=False):
 def _output_solve(problem, G2, rhs2, r, skip):
     lam = problem.lambdas
     T = problem.n_steps
-    k = problem.X.shape[1] if skip else 0  # columns of x_t in the output design
+    k = G2.shape[0] - r - 1  # columns of x_t in the output design (0 without skip)
     lam_a = np.concatenate([np.full(r, lam.A), np.full(k, lam.D), [lam.c]]).astype(G2.dtype)
     G2[np.diag_indices_from(G2)] += T * lam_a
     ac_T = spd_solve_np(G2, rhs2)  # (r+k+1, m)
@@ -144,13 +151,16 @@ def h_matrices(weights, n_steps, gamma):
     return Linv.T @ Linv, D2
 
 
-def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b, out):
-    """The h-block on rows [a, b), written into ``out[a:b]``; reads row b of U, Xi and XV
-    (the halo: q_{t+1} of the last row). ``XV`` is X V^T on all rows."""
+def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b, out,
+           q_halo=None):
+    """The h-block on rows [a, b), written into ``out[a:b]``. ``XV`` is X V^T on the rows of
+    the arrays. q_b = xi_b / gamma + u_b - V x_b - b (the next row's, the halo) is ``q_halo``
+    when given (held by the chunk after), else read from row b of the arrays if they have it;
+    ``problem.n_steps`` is the total number of rows (it scales the data term)."""
     W, b_, A, c = weights.W, weights.b, weights.A, weights.c
     T = problem.n_steps
     twoT = 2.0 / T
-    e = min(b + 1, T)  # rows of Q needed: q_{t+1} for t in [a, b)
+    e = min(b + 1, U.shape[0]) if q_halo is None else b  # rows of Q held here
     Q = Xi[a:e] / gamma
     Q += U[a:e]
     Q -= XV[a:e]
@@ -158,7 +168,9 @@ def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b
     QW = Q @ W
     rhs = np.empty((b - a, U.shape[1]), dtype=QW.dtype)
     rhs[: e - a - 1] = QW[1:]
-    if e == b:
+    if q_halo is not None:
+        rhs[-1] = q_halo @ W
+    elif e == b:
         rhs[-1] = 0  # the last row of all: no next step
     last = problem.layout.last[a:b]
     rhs[last] = 0
@@ -194,7 +206,7 @@ def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
     return H
 
 
-def _preactivation_rows(problem, weights, H, XV, a, b):
+def _preactivation_rows(problem, weights, H, XV, a, b, h_halo=None):
     W = weights.W
     HW = H[max(a - 1, 0) : b] @ W.T
     P = np.empty((b - a, HW.shape[1]), dtype=HW.dtype)
@@ -202,7 +214,7 @@ def _preactivation_rows(problem, weights, H, XV, a, b):
         P[:] = HW[: b - a]
     else:
         P[1:] = HW[: b - a - 1]
-        P[0] = 0
+        P[0] = 0 if h_halo is None else W @ h_halo
     P[problem.layout.first[a:b]] = 0
     P += problem.X[a:b] @ weights.V.T if XV is None else XV[a:b]
     P += weights.b
@@ -237,13 +249,14 @@ def u_block(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV=Non
                   H.shape[0])
 
 
-def u_constraints_rows(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV, a, b):
+def u_constraints_rows(problem, weights, H, U_prev, Xi, Zeta, gamma, mu, activation, XV, a, b,
+                       h_halo=None):
     """The u-block on rows [a, b) and the constraints there: (U, C1, C2) of those rows, with
-    C1 = u - p and C2 = h - sigma(u) at the new point (reads h_{a-1}).
+    C1 = u - p and C2 = h - sigma(u) at the new point (reads h_{a-1}, or ``h_halo``).
 
     For ReLU and leaky ReLU with the compiled kernels (:mod:`skalm._kernels`) the u-update and
     the constraints are one pass over the entries, the same arithmetic as the numpy path."""
-    P = _preactivation_rows(problem, weights, H, XV, a, b)
+    P = _preactivation_rows(problem, weights, H, XV, a, b, h_halo)
     fused = _kernels.u_and_constraints(P, Xi[a:b], Zeta[a:b], H[a:b], U_prev[a:b], gamma, mu,
                                        problem.lambdas.u, activation)
     if fused is not None:

@@ -1,0 +1,191 @@
+"""ALM-BCD sweeps on a dask cluster, the rows split in time chunks that stay on the workers.
+
+Status: the building blocks of issue 16, part 3, not yet a fit. What is here runs one BCD sweep
+(and the multiplier update) as dask.distributed tasks on chunks that live on the workers, and
+equals the in-memory sweep to rounding (``tests/test_dask_fit.py``). What is missing is the
+ALM driver around it (penalty and tolerance updates, restarts, the Nesterov extrapolation, the
+certificate kappa and the augmented Lagrangian as sums over chunks), the estimator accepting
+dask arrays, and the forward pass over chunks for the forward check and ``predict``; see
+"Scaling out: a fit over several machines" in the performance notes of the user guide.
+
+Design
+------
+Each chunk of rows [a, b) is one :class:`Chunk` held by one worker: its X, Y, the sequence
+layout of its rows, h, u, the multipliers xi, zeta and the last constraints C1, C2. The client
+holds only the weights z and the scalars. One sweep (:func:`sweep`) is
+
+1. on each worker, the z-block's Gram sums over its rows (:func:`~skalm.solvers.blocks.
+   z_sums_rows`), reading h_{a-1} from the chunk before (a one-row halo);
+2. on the client, the sums added in chunk order and the two ridge systems solved
+   (:func:`~skalm.solvers.blocks.z_solve`), D1^{-1} and D2 of the h-block formed;
+3. on each worker, the h-block on its rows, reading q_b (one row) of the chunk after;
+4. on each worker, the u-block and the constraints, reading the new h_{a-1} of the chunk before.
+
+What travels per sweep: the Gram sums ((r+n+1)(r+n+1+r) + (r+1)(r+1+m) numbers per chunk, or
+with the skip connection the output design's n more columns), the weights and the two r x r
+matrices to every worker, and three halo rows of r numbers per chunk boundary. Nothing of
+size T moves. :func:`bytes_per_sweep` counts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+import numpy as np
+
+from .model import SequenceLayout
+from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
+
+__all__ = ["Chunk", "scatter_chunks", "sweep", "update_multipliers", "gather", "bytes_per_sweep"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The rows [start, stop) of a fit, as one worker holds them."""
+
+    start: int
+    X: np.ndarray
+    Y: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    H: np.ndarray
+    U: np.ndarray
+    Xi: np.ndarray
+    Zeta: np.ndarray
+    C1: np.ndarray = None
+    C2: np.ndarray = None
+
+
+class _ChunkProblem(NamedTuple):
+    """What the row functions of :mod:`skalm.solvers.blocks` read of a problem, for one chunk:
+    its own rows, and the total number of rows of the fit (``n_steps``)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    lambdas: object
+    layout: SequenceLayout
+    n_steps: int
+
+
+class _Totals(NamedTuple):
+    lambdas: object
+    n_steps: int
+
+
+def _local(chunk, lambdas, n_steps):
+    return _ChunkProblem(chunk.X, chunk.Y, lambdas, SequenceLayout(chunk.first, chunk.last),
+                         n_steps)
+
+
+def scatter_chunks(client, X, Y, layout, H, U, Xi, Zeta, bounds):
+    """Put each row range of ``bounds`` ([(a, b), ...], in order) on a worker, round robin.
+
+    Returns the chunks as (future of a :class:`Chunk`, worker address) pairs, in row order."""
+    workers = sorted(client.scheduler_info()["workers"])
+    chunks = []
+    for i, (a, b) in enumerate(bounds):
+        chunk = Chunk(a, X[a:b], Y[a:b], layout.first[a:b], layout.last[a:b], H[a:b], U[a:b],
+                      Xi[a:b], Zeta[a:b])
+        worker = workers[i % len(workers)]
+        chunks.append((client.scatter(chunk, workers=[worker]), worker))
+    return chunks
+
+
+def _last_h(chunk):
+    return chunk.H[-1].copy()
+
+
+def _z_sums(chunk, h_halo, gamma, skip, lambdas, n_steps):
+    p = _local(chunk, lambdas, n_steps)
+    return z_sums_rows(p, chunk.H, chunk.U, chunk.Xi, gamma, skip, 0, len(chunk.H), h_halo)
+
+
+def _first_q(chunk, weights, gamma):
+    return chunk.Xi[0] / gamma + chunk.U[0] - chunk.X[0] @ weights.V.T - weights.b
+
+
+def _h_step(chunk, weights, gamma, activation, D1inv, D2, q_halo, lambdas, n_steps):
+    p = _local(chunk, lambdas, n_steps)
+    XV = chunk.X @ weights.V.T
+    H = np.empty_like(chunk.U)
+    h_rows(p, weights, chunk.U, chunk.Xi, chunk.Zeta, gamma, activation, XV, D1inv, D2, 0,
+           len(H), H, q_halo)
+    return replace(chunk, H=H)
+
+
+def _u_step(chunk, weights, gamma, mu, activation, h_halo, lambdas, n_steps):
+    p = _local(chunk, lambdas, n_steps)
+    U, C1, C2 = u_constraints_rows(p, weights, chunk.H, chunk.U, chunk.Xi, chunk.Zeta, gamma,
+                                   mu, activation, None, 0, len(chunk.H), h_halo)
+    return replace(chunk, U=U, C1=C1, C2=C2)
+
+
+def _submit(client, fn, chunk, *args):
+    """Run ``fn`` on the worker that holds the chunk (the chunk does not move); a new
+    (future, worker) pair."""
+    future, worker = chunk
+    return client.submit(fn, future, *args, pure=False, workers=[worker],
+                         allow_other_workers=False), worker
+
+
+def _futures(pairs):
+    return [f for f, _ in pairs]
+
+
+def sweep(client, chunks, lambdas, n_steps, gamma, mu, activation, skip=False):
+    """One BCD sweep z -> h -> u over the chunks ((future, worker) pairs of
+    :func:`scatter_chunks`, in row order).
+
+    Returns (new chunks, the new weights). The new chunks hold the new h, u and the
+    constraints C1, C2 at the new point, as :func:`~skalm.solvers.alm_bcd.bcd_sweep` returns
+    them."""
+    k = len(chunks)
+    tails = [_submit(client, _last_h, c)[0] for c in chunks[:-1]]
+    sums = client.gather(_futures([
+        _submit(client, _z_sums, c, tails[i - 1] if i else None, gamma, skip, lambdas, n_steps)
+        for i, c in enumerate(chunks)]))
+    total = [np.array(x, copy=True) for x in sums[0]]
+    for part in sums[1:]:  # in chunk order, as the threaded sweep adds them
+        for acc, x in zip(total, part):
+            acc += x
+    weights = z_solve(_Totals(lambdas, n_steps), total, gamma, total[1].shape[1], skip)
+    D1inv, D2 = h_matrices(weights, n_steps, gamma)
+    # Sent once to every worker, not once per task.
+    w_f, D1inv_f, D2_f = client.scatter([weights, D1inv, D2], broadcast=True)
+    heads = [_submit(client, _first_q, c, w_f, gamma)[0] for c in chunks[1:]]
+    with_h = [_submit(client, _h_step, c, w_f, gamma, activation, D1inv_f, D2_f,
+                      heads[i] if i < k - 1 else None, lambdas, n_steps)
+              for i, c in enumerate(chunks)]
+    new_tails = [_submit(client, _last_h, c)[0] for c in with_h[:-1]]
+    new = [_submit(client, _u_step, c, w_f, gamma, mu, activation,
+                   new_tails[i - 1] if i else None, lambdas, n_steps)
+           for i, c in enumerate(with_h)]
+    return new, weights
+
+
+def _multipliers(chunk, gamma):
+    return replace(chunk, Xi=chunk.Xi + gamma * chunk.C1, Zeta=chunk.Zeta + gamma * chunk.C2)
+
+
+def update_multipliers(client, chunks, gamma):
+    """xi += gamma C1, zeta += gamma C2 on every chunk (eq. 3.7), where the chunks are."""
+    return [_submit(client, _multipliers, c, gamma) for c in chunks]
+
+
+def gather(client, chunks, *names):
+    """The named arrays of all chunks, stacked in row order (for tests and small fits)."""
+    parts = client.gather(_futures(chunks))
+    return tuple(np.concatenate([getattr(p, name) for p in parts]) for name in names)
+
+
+def bytes_per_sweep(r, n, m, n_chunks, skip=False, itemsize=8):
+    """Bytes of arrays that cross the network in one :func:`sweep` (serialization overhead
+    not counted): Gram sums up, the weights and the two r x r matrices down to each worker
+    holding a chunk, three halo rows per chunk boundary."""
+    p, q = r + n + 1, r + 1 + (n if skip else 0)
+    grams = n_chunks * (p * p + p * r + q * q + q * m)
+    weights = r * r + r * n + r + m * r + m + (m * n if skip else 0)
+    down = n_chunks * (weights + 2 * r * r)
+    halos = 3 * (n_chunks - 1) * r
+    return itemsize * (grams + down + halos)
