@@ -12,18 +12,18 @@ Design
 ------
 Each chunk of rows [a, b) is one :class:`Chunk` held by one worker: its X, Y, the sequence
 layout of its rows, h, u, the multipliers xi, zeta and the last constraints C1, C2. The client
-holds only the weights z and the scalars. One sweep (:func:`sweep`) is
+holds only the scalars; the whole sweep is submitted as one task graph. One sweep (:func:`sweep`) is
 
 1. on each worker, the z-block's Gram sums over its rows (:func:`~skalm.solvers.blocks.
    z_sums_rows`), reading h_{a-1} from the chunk before (a one-row halo);
-2. on the client, the sums added in chunk order and the two ridge systems solved
+2. in one task, the sums added in chunk order and the two ridge systems solved
    (:func:`~skalm.solvers.blocks.z_solve`), D1^{-1} and D2 of the h-block formed;
 3. on each worker, the h-block on its rows, reading q_b (one row) of the chunk after;
 4. on each worker, the u-block and the constraints, reading the new h_{a-1} of the chunk before.
 
 What travels per sweep: the Gram sums ((r+n+1)(r+n+1+r) + (r+1)(r+1+m) numbers per chunk, or
 with the skip connection the output design's n more columns), the weights and the two r x r
-matrices to every worker, and three halo rows of r numbers per chunk boundary. Nothing of
+matrices to every worker that holds a chunk, and three halo rows of r numbers per chunk boundary. Nothing of
 size T moves. :func:`bytes_per_sweep` counts it.
 """
 
@@ -105,7 +105,8 @@ def _first_q(chunk, weights, gamma):
     return chunk.Xi[0] / gamma + chunk.U[0] - chunk.X[0] @ weights.V.T - weights.b
 
 
-def _h_step(chunk, weights, gamma, activation, D1inv, D2, q_halo, lambdas, n_steps):
+def _h_step(chunk, solved, gamma, activation, q_halo, lambdas, n_steps):
+    weights, D1inv, D2 = solved
     p = _local(chunk, lambdas, n_steps)
     XV = chunk.X @ weights.V.T
     H = np.empty_like(chunk.U)
@@ -133,35 +134,46 @@ def _futures(pairs):
     return [f for f, _ in pairs]
 
 
-def sweep(client, chunks, lambdas, n_steps, gamma, mu, activation, skip=False):
-    """One BCD sweep z -> h -> u over the chunks ((future, worker) pairs of
-    :func:`scatter_chunks`, in row order).
-
-    Returns (new chunks, the new weights). The new chunks hold the new h, u and the
-    constraints C1, C2 at the new point, as :func:`~skalm.solvers.alm_bcd.bcd_sweep` returns
-    them."""
-    k = len(chunks)
-    tails = [_submit(client, _last_h, c)[0] for c in chunks[:-1]]
-    sums = client.gather(_futures([
-        _submit(client, _z_sums, c, tails[i - 1] if i else None, gamma, skip, lambdas, n_steps)
-        for i, c in enumerate(chunks)]))
+def _reduce_solve(lambdas, n_steps, gamma, skip, *sums):
+    """The z-block's sums added in chunk order (as the threaded sweep adds them), the ridge
+    systems solved, and the h-block's D1^{-1}, D2: (weights, D1^{-1}, D2)."""
     total = [np.array(x, copy=True) for x in sums[0]]
-    for part in sums[1:]:  # in chunk order, as the threaded sweep adds them
+    for part in sums[1:]:
         for acc, x in zip(total, part):
             acc += x
     weights = z_solve(_Totals(lambdas, n_steps), total, gamma, total[1].shape[1], skip)
-    D1inv, D2 = h_matrices(weights, n_steps, gamma)
-    # Sent once to every worker, not once per task.
-    w_f, D1inv_f, D2_f = client.scatter([weights, D1inv, D2], broadcast=True)
+    return (weights,) + h_matrices(weights, n_steps, gamma)
+
+
+def _weights(solved):
+    return solved[0]
+
+
+def sweep(client, chunks, lambdas, n_steps, gamma, mu, activation, skip=False):
+    """One BCD sweep z -> h -> u over the chunks ((future, worker) pairs of
+    :func:`scatter_chunks`, in row order), submitted as one graph: the client waits for
+    nothing in between.
+
+    Returns (new chunks, future of the new weights). The new chunks hold the new h, u and the
+    constraints C1, C2 at the new point, as :func:`~skalm.solvers.alm_bcd.bcd_sweep` returns
+    them. The small reduce (step 2 above) runs as a task on the first chunk's worker."""
+    k = len(chunks)
+    tails = [_submit(client, _last_h, c)[0] for c in chunks[:-1]]
+    sums = _futures([
+        _submit(client, _z_sums, c, tails[i - 1] if i else None, gamma, skip, lambdas, n_steps)
+        for i, c in enumerate(chunks)])
+    solved = client.submit(_reduce_solve, lambdas, n_steps, gamma, skip, *sums, pure=False,
+                           workers=[chunks[0][1]])
+    w_f = client.submit(_weights, solved, pure=False)
     heads = [_submit(client, _first_q, c, w_f, gamma)[0] for c in chunks[1:]]
-    with_h = [_submit(client, _h_step, c, w_f, gamma, activation, D1inv_f, D2_f,
+    with_h = [_submit(client, _h_step, c, solved, gamma, activation,
                       heads[i] if i < k - 1 else None, lambdas, n_steps)
               for i, c in enumerate(chunks)]
     new_tails = [_submit(client, _last_h, c)[0] for c in with_h[:-1]]
     new = [_submit(client, _u_step, c, w_f, gamma, mu, activation,
                    new_tails[i - 1] if i else None, lambdas, n_steps)
            for i, c in enumerate(with_h)]
-    return new, weights
+    return new, w_f
 
 
 def _multipliers(chunk, gamma):

@@ -57,7 +57,7 @@ def test_sweeps_on_workers_equal_in_memory_sweeps(client, name, skip):
     for it in range(3):
         s, (C1, C2) = bcd_sweep(prob, s, Xi, Zeta, gamma, mu, act)
         chunks, weights = sd.sweep(client, chunks, prob.lambdas, T, gamma, mu, act, skip)
-        for x, y in zip(weights, s.weights):
+        for x, y in zip(weights.result(), s.weights):
             assert rel(x, y) <= 1e-10, it
         Xi, Zeta = Xi + gamma * C1, Zeta + gamma * C2
         chunks = sd.update_multipliers(client, chunks, gamma)
