@@ -53,7 +53,7 @@ def main():
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--T", type=int, nargs="+", default=[50_000, 200_000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--r", type=int, default=50)
+    ap.add_argument("--r", type=int, default=100)
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--m", type=int, default=1)
     ap.add_argument("--sweeps", type=int, default=5)

@@ -25,6 +25,10 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+# This script compares two numpy loops; the compiled ones (the 'fast' extra) are measured by
+# bench_recurrence.py.
+os.environ["SKALM_DISABLE_NUMBA"] = "1"
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, git_commit  # noqa: E402
 
