@@ -1,12 +1,14 @@
 """ALM-BCD sweeps on a dask cluster, the rows split in time chunks that stay on the workers.
 
 Status: the building blocks of issue 16, part 3, not yet a fit. What is here runs one BCD sweep
-(and the multiplier update) as dask.distributed tasks on chunks that live on the workers, and
-equals the in-memory sweep to rounding (``tests/test_dask_fit.py``). What is missing is the
-ALM driver around it (penalty and tolerance updates, restarts, the Nesterov extrapolation, the
-certificate kappa and the augmented Lagrangian as sums over chunks), the estimator accepting
-dask arrays, and the forward pass over chunks for the forward check and ``predict``; see
-"Scaling out: a fit over several machines" in the performance notes of the user guide.
+and the multiplier update as dask.distributed tasks on chunks that live on the workers, the
+augmented Lagrangian and FeasVio as sums over the chunks, and the forward pass over the chunks
+in row order (the objective R, the forward check's and ``predict``'s pass); each equals its
+in-memory counterpart to rounding (``tests/test_dask_fit.py``). What is missing is the ALM
+driver around them (the penalty and tolerance updates, the restart rule, the Nesterov
+extrapolation, the certificate kappa as a sum over chunks) and the estimator accepting dask
+arrays; see "Scaling out: a fit over several machines" in the performance notes of the user
+guide.
 
 Design
 ------
@@ -34,10 +36,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .model import SequenceLayout
+from .model import SequenceLayout, forward, penalty, predict_outputs
 from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
 
-__all__ = ["Chunk", "scatter_chunks", "sweep", "update_multipliers", "gather", "bytes_per_sweep"]
+__all__ = [
+    "Chunk", "scatter_chunks", "sweep", "update_multipliers", "objective",
+    "lagrangian_and_feasibility", "gather", "bytes_per_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,60 @@ def _multipliers(chunk, gamma):
 def update_multipliers(client, chunks, gamma):
     """xi += gamma C1, zeta += gamma C2 on every chunk (eq. 3.7), where the chunks are."""
     return [_submit(client, _multipliers, c, gamma) for c in chunks]
+
+
+def _forward_chunk(chunk, weights, activation, h_prev, lambdas):
+    """The forward pass over the chunk's rows from h_prev (the hidden state at the end of the
+    chunk before; None for the first chunk): (sum of squared errors, lambda_u ||U||^2, the
+    last hidden state)."""
+    # forward() uses h0 only until the first sequence start after row 0; a chunk whose first
+    # row starts a sequence starts from 0.
+    h0 = None if chunk.first[0] else h_prev
+    U, H = forward(weights, chunk.X, activation, SequenceLayout(chunk.first, chunk.last), h0=h0)
+    R = predict_outputs(weights, H, chunk.X) - chunk.Y
+    return float(np.vdot(R, R)), lambdas.u * float(np.vdot(U, U)), H[-1].copy()
+
+
+def _sse(triple):
+    return triple[:2]
+
+
+def _last_state(triple):
+    return triple[2]
+
+
+def objective(client, chunks, weights, activation, lambdas, n_steps):
+    """(training loss, R) of the weights by a forward pass over the chunks, in row order: each
+    chunk starts from the last hidden state of the one before (one row of r numbers travels
+    per chunk boundary), as :meth:`skalm.solvers.Problem.evaluate` does in one piece. The
+    forward check of a fit and ``predict`` on chunked rows are this same sequential pass."""
+    h_prev, parts = None, []
+    for c in chunks:
+        out = _submit(client, _forward_chunk, c, weights, activation, h_prev, lambdas)[0]
+        parts.append(client.submit(_sse, out, pure=False))
+        h_prev = client.submit(_last_state, out, pure=False)
+    sums = np.sum(client.gather(parts), axis=0)
+    loss = float(sums[0]) / max(n_steps, 1)
+    return loss, loss + penalty(weights, None, lambdas) + float(sums[1])
+
+
+def _lagrangian_sums(chunk, weights):
+    R = predict_outputs(weights, chunk.H, chunk.X) - chunk.Y
+    return np.array([np.vdot(R, R), np.vdot(chunk.U, chunk.U), np.vdot(chunk.Xi, chunk.C1),
+                     np.vdot(chunk.Zeta, chunk.C2), np.vdot(chunk.C1, chunk.C1),
+                     np.vdot(chunk.C2, chunk.C2)])
+
+
+def lagrangian_and_feasibility(client, chunks, weights, lambdas, n_steps, gamma):
+    """L(s; xi, zeta, gamma) of eq. (3.1) and FeasVio = max(||C1||, ||C2||) at the chunks'
+    point, with the constraints the last :func:`sweep` left on them (the multipliers those of
+    the chunks): sums of six numbers per chunk."""
+    sums = np.sum(client.gather(_futures(
+        [_submit(client, _lagrangian_sums, c, weights) for c in chunks])), axis=0)
+    sse, uu, xc1, zc2, c1c1, c2c2 = (float(x) for x in sums)
+    R = sse / max(n_steps, 1) + penalty(weights, None, lambdas) + lambdas.u * uu
+    L = R + xc1 + zc2 + 0.5 * gamma * (c1c1 + c2c2)
+    return L, max(np.sqrt(c1c1), np.sqrt(c2c2))
 
 
 def gather(client, chunks, *names):

@@ -1,7 +1,8 @@
 """BCD sweeps over time chunks held by dask workers (:mod:`skalm.distributed`) against the
 in-memory sweep, on a loopback LocalCluster of two worker processes (the ``distributed``
 extra). Several sweeps with multiplier updates in between, sequences starting on, before
-and after chunk boundaries, with and without the skip connection."""
+and after chunk boundaries, with and without the skip connection; the augmented Lagrangian,
+FeasVio and the forward-pass objective as sums over the chunks against the in-memory ones."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ distributed = pytest.importorskip("distributed", reason="needs the 'distributed'
 from skalm import distributed as sd  # noqa: E402
 from skalm.activations import get_activation  # noqa: E402
 from skalm.model import Lambdas, SequenceLayout, forward, init_weights  # noqa: E402
-from skalm.solvers.alm_bcd import ALMPoint, bcd_sweep  # noqa: E402
+from skalm.solvers.alm_bcd import (  # noqa: E402
+    ALMPoint, augmented_lagrangian, bcd_sweep, feasibility)
 from skalm.solvers.base import Problem  # noqa: E402
 
 T, R, N, M = 3000, 4, 3, 2
@@ -57,8 +59,16 @@ def test_sweeps_on_workers_equal_in_memory_sweeps(client, name, skip):
     for it in range(3):
         s, (C1, C2) = bcd_sweep(prob, s, Xi, Zeta, gamma, mu, act)
         chunks, weights = sd.sweep(client, chunks, prob.lambdas, T, gamma, mu, act, skip)
-        for x, y in zip(weights.result(), s.weights):
+        weights = weights.result()
+        for x, y in zip(weights, s.weights):
             assert rel(x, y) <= 1e-10, it
+        L, feas = sd.lagrangian_and_feasibility(client, chunks, weights, prob.lambdas, T, gamma)
+        assert L == pytest.approx(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act, (C1, C2)),
+                                  rel=1e-10)
+        assert feas == pytest.approx(feasibility(C1, C2), rel=1e-10)
+        loss, R = sd.objective(client, chunks, weights, act, prob.lambdas, T)
+        ref = prob.evaluate(weights, act)  # the forward pass over all rows in one piece
+        assert loss == pytest.approx(ref[0], rel=1e-10) and R == pytest.approx(ref[1], rel=1e-10)
         Xi, Zeta = Xi + gamma * C1, Zeta + gamma * C2
         chunks = sd.update_multipliers(client, chunks, gamma)
         # The distributed sweep used the multipliers; the point moves on from the new one.
