@@ -25,6 +25,7 @@ the weight gradients), so the kernels take and return plain arrays.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -85,12 +86,21 @@ def _usable(activation, *arrays):
 
 
 _compiled = {}
+_compile_lock = threading.Lock()
 
 
 def _kernels():
-    """Compile (once per process; numba caches the machine code on disk) and return the loops."""
-    if _compiled:
-        return _compiled
+    """Compile (once per process; numba caches the machine code on disk) and return the loops.
+
+    Threads of the time-chunked sweep may ask at once: the dict is filled under a lock."""
+    if not _compiled:
+        with _compile_lock:
+            if not _compiled:
+                _compiled.update(_build())
+    return _compiled
+
+
+def _build():
     njit = _numba.njit(cache=True, nogil=True, error_model="numpy")
 
     @njit
@@ -190,10 +200,7 @@ def _kernels():
                 C1[t, i] = u - p
                 C2[t, i] = h - leaky(u, leaky_code, slope, zero)
 
-    _compiled["forward"] = forward_kernel
-    _compiled["backward"] = backward_kernel
-    _compiled["u"] = u_kernel
-    return _compiled
+    return {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel}
 
 
 def forward_loop(U, W, restart, h0, activation):
