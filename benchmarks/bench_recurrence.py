@@ -48,8 +48,9 @@ N_FEATURES, N_OUTPUTS = 5, 1
 
 
 def data(T, r, seed=0):
-    X, Y, _ = make_elman_sequence(T, N_FEATURES, N_OUTPUTS, r, weight_std=0.2, noise_std=0.1,
-                                  random_state=seed)
+    # std 0.9 / sqrt(r): the recurrent matrix's spectral radius about 0.9, stable at any r.
+    X, Y, _ = make_elman_sequence(T, N_FEATURES, N_OUTPUTS, r, weight_std=0.9 / np.sqrt(r),
+                                  noise_std=0.1, random_state=seed)
     return X, Y.reshape(T, -1)
 
 
@@ -68,7 +69,7 @@ def with_numba(flag, fn):
 
 def per_step(T, r, repeats):
     X, Y = data(T, r)
-    W, V, b, A, c = initial_weights(r, N_FEATURES, N_OUTPUTS, scale=0.2)
+    W, V, b, A, c = initial_weights(r, N_FEATURES, N_OUTPUTS, scale=0.9 / np.sqrt(r))
     w = RNNWeights(W, V, b, A, c)
     act = get_activation("relu")
     lam = Lambdas(*([0.1] * 5), 1e-8)
