@@ -2,12 +2,12 @@
 
 Status: the building blocks of issue 16, part 3, not yet a fit. What is here runs one BCD sweep
 and the multiplier update as dask.distributed tasks on chunks that live on the workers, the
-augmented Lagrangian and FeasVio as sums over the chunks, and the forward pass over the chunks
+augmented Lagrangian, FeasVio and the certificate kappa as sums over the chunks, and the
+forward pass over the chunks
 in row order (the objective R, the forward check's and ``predict``'s pass); each equals its
 in-memory counterpart to rounding (``tests/test_dask_fit.py``). What is missing is the ALM
 driver around them (the penalty and tolerance updates, the restart rule, the Nesterov
-extrapolation, the certificate kappa as a sum over chunks) and the estimator accepting dask
-arrays; see "Scaling out: a fit over several machines" in the performance notes of the user
+extrapolation) and the estimator accepting dask arrays; see "Scaling out: a fit over several machines" in the performance notes of the user
 guide.
 
 Design
@@ -41,7 +41,7 @@ from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_s
 
 __all__ = [
     "Chunk", "scatter_chunks", "sweep", "update_multipliers", "objective",
-    "lagrangian_and_feasibility", "gather", "bytes_per_sweep",
+    "lagrangian_and_feasibility", "certificate", "gather", "bytes_per_sweep",
 ]
 
 
@@ -60,6 +60,7 @@ class Chunk:
     Zeta: np.ndarray
     C1: np.ndarray = None
     C2: np.ndarray = None
+    U_prev: np.ndarray = None  # u before the last sweep (the certificate's prox term)
 
 
 class _ChunkProblem(NamedTuple):
@@ -124,7 +125,7 @@ def _u_step(chunk, weights, gamma, mu, activation, h_halo, lambdas, n_steps):
     p = _local(chunk, lambdas, n_steps)
     U, C1, C2 = u_constraints_rows(p, weights, chunk.H, chunk.U, chunk.Xi, chunk.Zeta, gamma,
                                    mu, activation, None, 0, len(chunk.H), h_halo)
-    return replace(chunk, U=U, C1=C1, C2=C2)
+    return replace(chunk, U=U, C1=C1, C2=C2, U_prev=chunk.U)
 
 
 def _submit(client, fn, chunk, *args):
@@ -242,6 +243,52 @@ def lagrangian_and_feasibility(client, chunks, weights, lambdas, n_steps, gamma)
     R = sse / max(n_steps, 1) + penalty(weights, None, lambdas) + lambdas.u * uu
     L = R + xc1 + zc2 + 0.5 * gamma * (c1c1 + c2c2)
     return L, max(np.sqrt(c1c1), np.sqrt(c2c2))
+
+
+def _first_e1(chunk, gamma):
+    return chunk.Xi[0] + gamma * chunk.C1[0]
+
+
+def _certificate_sums(chunk, weights, gamma, mu, e1_halo, n_steps):
+    """The chunk's parts of the certificate of :func:`skalm.solvers.lagrangian.certificate`:
+    the sums over its rows in grad_z L and the squared norms of its rows of grad_h L and of
+    mu (u - u_prev)."""
+    W, A = weights.W, weights.A
+    E1 = chunk.Xi + gamma * chunk.C1
+    E2 = chunk.Zeta + gamma * chunk.C2
+    E1next = np.empty_like(E1)
+    E1next[:-1] = E1[1:]
+    E1next[-1] = 0 if e1_halo is None else e1_halo
+    E1next[chunk.last] = 0
+    Res = predict_outputs(weights, chunk.H, chunk.X) - chunk.Y
+    gH = (2.0 / n_steps) * (Res @ A) + E2 - E1next @ W
+    dU = chunk.U - chunk.U_prev
+    sums = [E1next.T @ chunk.H, E1.T @ chunk.X, E1.sum(axis=0), Res.T @ chunk.H,
+            Res.sum(axis=0)]
+    if weights.D is not None:
+        sums.append(Res.T @ chunk.X)
+    return sums, float(np.vdot(gH, gH)) + mu * mu * float(np.vdot(dU, dU))
+
+
+def certificate(client, chunks, weights, lambdas, n_steps, gamma, mu):
+    """kappa of :func:`skalm.solvers.lagrangian.certificate` at the chunks' point after a
+    :func:`sweep` (before :func:`update_multipliers`): the z-gradient from sums over the
+    chunks, the h- and u-parts as sums of squares; one halo row (xi + gamma C1 of the next
+    chunk's first row) per chunk boundary."""
+    heads = [_submit(client, _first_e1, c, gamma)[0] for c in chunks[1:]]
+    parts = client.gather(_futures([
+        _submit(client, _certificate_sums, c, weights, gamma, mu,
+                heads[i] if i < len(chunks) - 1 else None, n_steps)
+        for i, c in enumerate(chunks)]))
+    sums = [np.sum([p[0][j] for p in parts], axis=0) for j in range(len(parts[0][0]))]
+    W, V, b, A, c = weights.W, weights.V, weights.b, weights.A, weights.c
+    lam, twoT = lambdas, 2.0 / n_steps
+    gz = [2 * lam.W * W - sums[0], 2 * lam.V * V - sums[1], 2 * lam.b * b - sums[2],
+          twoT * sums[3] + 2 * lam.A * A, twoT * sums[4] + 2 * lam.c * c]
+    if weights.D is not None:
+        gz.append(twoT * sums[5] + 2 * lam.D * weights.D)
+    total = sum(float(np.vdot(g, g)) for g in gz) + sum(p[1] for p in parts)
+    return float(np.sqrt(total))
 
 
 def gather(client, chunks, *names):

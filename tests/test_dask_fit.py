@@ -2,7 +2,8 @@
 in-memory sweep, on a loopback LocalCluster of two worker processes (the ``distributed``
 extra). Several sweeps with multiplier updates in between, sequences starting on, before
 and after chunk boundaries, with and without the skip connection; the augmented Lagrangian,
-FeasVio and the forward-pass objective as sums over the chunks against the in-memory ones."""
+FeasVio, the certificate kappa and the forward-pass objective as sums over the chunks against
+the in-memory ones."""
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from skalm import distributed as sd  # noqa: E402
 from skalm.activations import get_activation  # noqa: E402
 from skalm.model import Lambdas, SequenceLayout, forward, init_weights  # noqa: E402
 from skalm.solvers.alm_bcd import (  # noqa: E402
-    ALMPoint, augmented_lagrangian, bcd_sweep, feasibility)
+    ALMPoint, augmented_lagrangian, bcd_sweep, certificate, feasibility)
 from skalm.solvers.base import Problem  # noqa: E402
 
 T, R, N, M = 3000, 4, 3, 2
@@ -57,6 +58,7 @@ def test_sweeps_on_workers_equal_in_memory_sweeps(client, name, skip):
     assert len(workers) == 2  # the chunks really are spread over both processes
     gamma, mu = 1.5, 1e-4
     for it in range(3):
+        U_prev = s.U
         s, (C1, C2) = bcd_sweep(prob, s, Xi, Zeta, gamma, mu, act)
         chunks, weights = sd.sweep(client, chunks, prob.lambdas, T, gamma, mu, act, skip)
         weights = weights.result()
@@ -66,6 +68,9 @@ def test_sweeps_on_workers_equal_in_memory_sweeps(client, name, skip):
         assert L == pytest.approx(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act, (C1, C2)),
                                   rel=1e-10)
         assert feas == pytest.approx(feasibility(C1, C2), rel=1e-10)
+        kappa = sd.certificate(client, chunks, weights, prob.lambdas, T, gamma, mu)
+        assert kappa == pytest.approx(
+            certificate(prob, s, U_prev, Xi, Zeta, gamma, mu, act, (C1, C2)), rel=1e-10)
         loss, R = sd.objective(client, chunks, weights, act, prob.lambdas, T)
         ref = prob.evaluate(weights, act)  # the forward pass over all rows in one piece
         assert loss == pytest.approx(ref[0], rel=1e-10) and R == pytest.approx(ref[1], rel=1e-10)
