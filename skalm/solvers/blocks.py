@@ -69,12 +69,41 @@ def z_sums_rows(problem, H, U, Xi, gamma, skip, a, b, h_halo=None):
     Sums over disjoint row ranges add up to the sums over all rows (:func:`z_solve`).
     ``h_halo``: h_{a-1} when the arrays do not hold it (a chunk on another machine)."""
     dtype = H.dtype
-    Z = np.hstack([_prev_rows(problem, H, a, b, h_halo), problem.X[a:b],
-                   np.ones((b - a, 1), dtype=dtype)])
+    Hprev = _prev_rows(problem, H, a, b, h_halo)
+    Z = np.hstack([Hprev, problem.X[a:b], np.ones((b - a, 1), dtype=dtype)])
     target = Xi[a:b] / gamma
     target += U[a:b]
+    G = Z.T @ Z
     Ht = _output_design(problem, H, skip, a, b)
-    return Z.T @ Z, Z.T @ target, Ht.T @ Ht, Ht.T @ problem.Y[a:b]
+    if skip:
+        G2 = Ht.T @ Ht
+    else:
+        G2 = _output_gram_from_design(problem, H, G, Hprev, a, b)
+    return G, Z.T @ target, G2, Ht.T @ problem.Y[a:b]
+
+
+def _output_gram_from_design(problem, H, G, Hprev, a, b):
+    """[H 1]^T [H 1] over rows [a, b) from the design's Gram G (whose first block is
+    Hprev^T Hprev, Hprev^T 1): the rows h_t, t in [a, b), are the rows h_{t-1} of Hprev but
+    for h_{b-1}, which Hprev never reaches, for the rows before a sequence start, which Hprev
+    zeroes, and for Hprev's own first row h_{a-1}. A rank-few correction instead of a second
+    product over all rows."""
+    r = H.shape[1]
+    first = problem.layout.first
+    extra = [H[a : b - 1][first[a + 1 : b]], H[b - 1 : b]]  # h_{t-1} before starts, h_{b-1}
+    E = np.concatenate(extra) if len(extra[0]) else extra[1]
+    G2 = np.empty((r + 1, r + 1), dtype=G.dtype)
+    G2[:r, :r] = G[:r, :r]
+    G2[:r, :r] += E.T @ E
+    col = G[:r, -1] + E.sum(axis=0)
+    if not first[a]:  # Hprev's first row, h_{a-1}, is not a row of [a, b)
+        h = Hprev[0]
+        G2[:r, :r] -= np.outer(h, h)
+        col -= h
+    G2[:r, r] = col
+    G2[r, :r] = col
+    G2[r, r] = b - a
+    return G2
 
 
 def z_solve(problem, sums, gamma, r, skip=False):
@@ -158,29 +187,31 @@ def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b
     when given (held by the chunk after), else read from row b of the arrays if they have it;
     ``problem.n_steps`` is the total number of rows (it scales the data term)."""
     W, b_, A, c = weights.W, weights.b, weights.A, weights.c
-    T = problem.n_steps
-    twoT = 2.0 / T
-    e = min(b + 1, U.shape[0]) if q_halo is None else b  # rows of Q held here
-    Q = Xi[a:e] / gamma
-    Q += U[a:e]
-    Q -= XV[a:e]
+    twoT = 2.0 / problem.n_steps
+    e = min(b + 1, U.shape[0]) if q_halo is None else b  # rows of Q held here (to e - 1)
+    # Only q_{t+1} enters row t: Q from row a + 1 on, its product written straight into rhs.
+    n_in = e - a - 1
+    rhs = np.empty((b - a, U.shape[1]), dtype=np.result_type(U.dtype, W.dtype))
+    Q = Xi[a + 1 : e] / gamma
+    Q += U[a + 1 : e]
+    Q -= XV[a + 1 : e]
     Q -= b_
-    QW = Q @ W
-    rhs = np.empty((b - a, U.shape[1]), dtype=QW.dtype)
-    rhs[: e - a - 1] = QW[1:]
+    np.matmul(Q, W, out=rhs[:n_in])
     if q_halo is not None:
         rhs[-1] = q_halo @ W
-    elif e == b:
+    elif n_in < b - a:
         rhs[-1] = 0  # the last row of all: no next step
     last = problem.layout.last[a:b]
     rhs[last] = 0
+    rhs += activation.sigma(U[a:b])
     rhs *= gamma
-    rhs += gamma * activation.sigma(U[a:b])
     rhs -= Zeta[a:b]
     target = problem.Y[a:b] - c
     if weights.D is not None:
         target -= problem.X[a:b] @ weights.D.T
-    rhs += twoT * (target @ A)
+    TA = target @ A
+    TA *= twoT
+    rhs += TA
     # D1, D2 are symmetric, so row-wise solves are rhs D^{-1}. Solve every row with D1, then
     # redo the few last-of-sequence rows with D2: cheaper than splitting the matrix.
     np.matmul(rhs, D1inv, out=out[a:b])
@@ -208,12 +239,11 @@ def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
 
 def _preactivation_rows(problem, weights, H, XV, a, b, h_halo=None):
     W = weights.W
-    HW = H[max(a - 1, 0) : b] @ W.T
-    P = np.empty((b - a, HW.shape[1]), dtype=HW.dtype)
+    P = np.empty((b - a, W.shape[0]), dtype=np.result_type(H.dtype, W.dtype))
     if a > 0:
-        P[:] = HW[: b - a]
+        np.matmul(H[a - 1 : b - 1], W.T, out=P)
     else:
-        P[1:] = HW[: b - a - 1]
+        np.matmul(H[: b - 1], W.T, out=P[1:])
         P[0] = 0 if h_halo is None else W @ h_halo
     P[problem.layout.first[a:b]] = 0
     P += problem.X[a:b] @ weights.V.T if XV is None else XV[a:b]
