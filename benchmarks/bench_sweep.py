@@ -56,14 +56,13 @@ def executed_flops(r, n, m, T):
     """The FLOPs the implementation executes: as :func:`sweep_flops`, but each ridge system
     solved by Cholesky, a triangular inverse and two products (p^3/3 + p^3/3 + 4 p^2 k), the
     h-block's T rows multiplied by D1^{-1} (2 r^2 T + r^3 to form it from its factor)
-    instead of two triangular solves per row (4 r^2 T), and the output Gram taken from the
-    design's Gram (no second product over the rows)."""
+    instead of two triangular solves per row (4 r^2 T)."""
     def ridge(p, k):
         return 2 * p**3 / 3 + 4 * p * p * k
 
     p = r + n + 1
     z = 2 * p * p * T + 2 * p * T * r + ridge(p, r)
-    z += 2 * (r + 1) * T * m + ridge(r + 1, m)  # [H 1]^T [H 1] comes from Z^T Z
+    z += 2 * (r + 1) ** 2 * T + 2 * (r + 1) * T * m + ridge(r + 1, m)
     h = 2 * T * n * r + 2 * T * r * r + 2 * T * m * r
     h += 2 * r * m * r + 2 * r**3 + (2 * r**3 / 3 + r**3) + 2 * r * r * T
     u = 2 * T * r * r

@@ -69,41 +69,12 @@ def z_sums_rows(problem, H, U, Xi, gamma, skip, a, b, h_halo=None):
     Sums over disjoint row ranges add up to the sums over all rows (:func:`z_solve`).
     ``h_halo``: h_{a-1} when the arrays do not hold it (a chunk on another machine)."""
     dtype = H.dtype
-    Hprev = _prev_rows(problem, H, a, b, h_halo)
-    Z = np.hstack([Hprev, problem.X[a:b], np.ones((b - a, 1), dtype=dtype)])
+    Z = np.hstack([_prev_rows(problem, H, a, b, h_halo), problem.X[a:b],
+                   np.ones((b - a, 1), dtype=dtype)])
     target = Xi[a:b] / gamma
     target += U[a:b]
-    G = Z.T @ Z
     Ht = _output_design(problem, H, skip, a, b)
-    if skip:
-        G2 = Ht.T @ Ht
-    else:
-        G2 = _output_gram_from_design(problem, H, G, Hprev, a, b)
-    return G, Z.T @ target, G2, Ht.T @ problem.Y[a:b]
-
-
-def _output_gram_from_design(problem, H, G, Hprev, a, b):
-    """[H 1]^T [H 1] over rows [a, b) from the design's Gram G (whose first block is
-    Hprev^T Hprev, Hprev^T 1): the rows h_t, t in [a, b), are the rows h_{t-1} of Hprev but
-    for h_{b-1}, which Hprev never reaches, for the rows before a sequence start, which Hprev
-    zeroes, and for Hprev's own first row h_{a-1}. A rank-few correction instead of a second
-    product over all rows."""
-    r = H.shape[1]
-    first = problem.layout.first
-    extra = [H[a : b - 1][first[a + 1 : b]], H[b - 1 : b]]  # h_{t-1} before starts, h_{b-1}
-    E = np.concatenate(extra) if len(extra[0]) else extra[1]
-    G2 = np.empty((r + 1, r + 1), dtype=G.dtype)
-    G2[:r, :r] = G[:r, :r]
-    G2[:r, :r] += E.T @ E
-    col = G[:r, -1] + E.sum(axis=0)
-    if not first[a]:  # Hprev's first row, h_{a-1}, is not a row of [a, b)
-        h = Hprev[0]
-        G2[:r, :r] -= np.outer(h, h)
-        col -= h
-    G2[:r, r] = col
-    G2[r, :r] = col
-    G2[r, r] = b - a
-    return G2
+    return Z.T @ Z, Z.T @ target, Ht.T @ Ht, Ht.T @ problem.Y[a:b]
 
 
 def z_solve(problem, sums, gamma, r, skip=False):
