@@ -30,11 +30,19 @@ from threadpoolctl import ThreadpoolController
 from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
 from .solvers.lagrangian import ALMPoint
 
-__all__ = ["MIN_CHUNK_ROWS", "resolve_threads", "chunk_bounds", "chunked_sweep"]
+__all__ = [
+    "MIN_CHUNK_ROWS", "MIN_ONE_THREAD_SIZE", "resolve_threads", "one_blas_thread",
+    "chunk_bounds", "chunked_sweep",
+]
 
 #: Fewest rows per chunk: below this a chunk's fixed costs (thread hand-over, a few small
 #: products and solves) outweigh what a second core saves.
 MIN_CHUNK_ROWS = 1000
+
+#: Entries of h (T r) from which a sweep too short for chunks still pins BLAS to one thread
+#: when more were asked for; below, OpenBLAS runs its products on one thread anyway and the
+#: limit itself (some 50 microseconds) would cost more than it saves.
+MIN_ONE_THREAD_SIZE = 20_000
 
 _pools = {}
 _pool_lock = threading.Lock()
@@ -46,6 +54,12 @@ def _blas_controller():
     if _controller is None:
         _controller = ThreadpoolController()
     return _controller
+
+
+def one_blas_thread():
+    """Context manager: every loaded BLAS on one thread (a cached threadpoolctl controller,
+    so that entering costs microseconds, not a scan of the loaded libraries)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _pool(n_threads):
@@ -90,7 +104,7 @@ def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
     def run(fn):
         return list(pool.map(lambda ab: fn(*ab), bounds))
 
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         parts = run(lambda a, b: z_sums_rows(problem, s.H, s.U, Xi, gamma, skip, a, b))
         sums = [np.array(x, copy=True) for x in parts[0]]
         for part in parts[1:]:  # in chunk order: the same sum at every run

@@ -86,7 +86,8 @@ def long_case(name, skip, dtype=np.float64, T=4100, r=6, n=3, m=2, seed=0):
     Y = rng.standard_normal((T, m)).astype(dtype)
     act = get_activation(name)
     # starts on the boundaries of 2 and 3 chunks, next to them, and a one-row sequence
-    layout = SequenceLayout.from_starts(T, [0, 1366, 2050, 2051, 2733, 2735, 4099])
+    starts = [0, 1366, 2050, 2051, 2733, 2735, 4099] if T == 4100 else None
+    layout = SequenceLayout.from_starts(T, starts)
     prob = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m), layout)
     w0 = init_weights(r, n, m, "normal", 0.3, random_state=0, skip_connection=skip,
                       dtype=dtype)
@@ -170,3 +171,31 @@ def test_spd_solve_np_definite_and_singular():
     Xs = spd_solve_np(Gs, Bs)
     np.testing.assert_allclose(Xs, np.linalg.pinv(Gs) @ Bs, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(Gs @ Xs, Bs, rtol=1e-6, atol=1e-8)
+
+
+def test_a_sweep_too_short_for_chunks_runs_on_one_blas_thread(monkeypatch):
+    """n_threads=2 on 500 rows: one piece, every BLAS on one thread during the sweep (and
+    the setting restored after), the same sweep as n_threads=1."""
+    import threadpoolctl
+
+    import skalm.solvers.alm_bcd.bcd as bcd
+
+    prob, s, Xi, Zeta, act = long_case("relu", False, T=500, r=50)
+    assert s.H.size >= _parallel.MIN_ONE_THREAD_SIZE
+    seen = []
+    z_block = bcd.z_block
+
+    def spy(*args, **kwargs):
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas"))
+        return z_block(*args, **kwargs)
+
+    one, _ = bcd_sweep(prob, s, Xi, Zeta, 1.3, 1e-5, act)
+    monkeypatch.setattr(bcd, "z_block", spy)
+    with threadpool_limits(2):
+        new, _ = bcd_sweep(prob, s, Xi, Zeta, 1.3, 1e-5, act, n_threads=2)
+        after = max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas")
+    assert seen == [1]
+    assert after == 2
+    assert _rel(new.H, one.H) <= 1e-12 and _rel(new.U, one.U) <= 1e-12
