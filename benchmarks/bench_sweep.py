@@ -8,9 +8,13 @@ Prints, for each (r, n, m, T):
   thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
 * ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
   on two threads when T >= 2 * MIN_CHUNK_ROWS (``skalm._parallel``), else the one-piece sweep
-  with two BLAS threads; and the speed-up over ``thr 1`` (their medians, one run);
-* ``blas 2``: the one-piece sweep with two BLAS threads (no chunks): the stall between two
-  BLAS thread pools would show here as a speed-up below 1.
+  on one BLAS thread (T r >= MIN_ONE_THREAD_SIZE) or on the BLAS threads (smaller); and the
+  speed-up over ``thr 1`` (their medians, one run);
+* ``blas 2``: the one-piece sweep with two BLAS threads (no chunks, no pinning): a stall of
+  multi-threaded BLAS shows here as a speed-up below 1.
+
+Then a short ALM-BCD fit with ``blas_threads`` 1, 2 and None (sweeps, certificates, L and the
+loss records: the parts outside the sweep run on the BLAS threads the solver sets).
 
 Then the peak memory of a short fit at the largest size, measured in a child process. The
 modes are interleaved, repetition by repetition, so that a change of machine load hits all.
