@@ -20,6 +20,7 @@ the literal Kronecker form.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -58,8 +59,12 @@ def _blas_controller():
 
 def one_blas_thread():
     """Context manager: every loaded BLAS on one thread (a cached threadpoolctl controller,
-    so that entering costs microseconds, not a scan of the loaded libraries)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
+    so that entering costs microseconds, not a scan of the loaded libraries; nothing to do
+    when they are on one thread already, as inside an ALM-BCD fit)."""
+    blas = _blas_controller().select(user_api="blas")
+    if all(info["num_threads"] == 1 for info in blas.info()):
+        return contextlib.nullcontext()
+    return blas.limit(limits=1)
 
 
 def _pool(n_threads):
@@ -72,16 +77,20 @@ def _pool(n_threads):
 
 
 def resolve_threads(n_threads):
-    """The number of threads a sweep may use: ``n_threads`` itself, or for None the BLAS
-    thread count in effect (which follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS and
-    threadpoolctl limits), at most the CPUs this process may run on."""
-    if n_threads is None:
-        infos = _blas_controller().select(user_api="blas").info()
-        n_threads = max((i["num_threads"] for i in infos), default=1)
+    """The number of threads a sweep may use: ``n_threads`` itself, or for None what a BLAS
+    would start with (OMP_NUM_THREADS, else OPENBLAS_NUM_THREADS, else the CPUs), at most the
+    CPUs this process may run on. (Not the BLAS setting in effect: ALM-BCD pins BLAS to one
+    thread while it runs.)"""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cpus = os.cpu_count() or 1
+    if n_threads is None:
+        env = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+        try:
+            n_threads = int(env) if env else cpus
+        except ValueError:  # e.g. "4,2" (nested OpenMP levels): the first level
+            n_threads = int(env.split(",")[0] or 1)
     return max(1, min(int(n_threads), cpus))
 
 

@@ -448,10 +448,10 @@ class ElmanRNNRegressor(_SequenceRegressorMixin, BaseEstimator):
 
     blas_threads : int or None, default=1
         BLAS threads used while the solver runs (threadpoolctl); None leaves the process
-        setting alone. For ``alm-bcd``, a value other than 1 also sweeps time chunks of long
-        sequences (T >= 2000) on that many threads, with the same result up to rounding (see
-        the performance notes of the user guide). One thread is the default: one fit per core
-        (``n_jobs`` in a grid search) uses a machine best.
+        setting alone. For ``alm-bcd`` it is the number of threads that sweep time chunks of
+        long sequences (T >= 2000), with the same result up to rounding, while BLAS stays on
+        one thread (see the performance notes of the user guide). One thread is the default:
+        one fit per core (``n_jobs`` in a grid search) uses a machine best.
 
     Attributes
     ----------

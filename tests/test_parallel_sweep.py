@@ -136,10 +136,24 @@ def test_bcd_sweep_dispatch_and_thread_count():
     # only by rounding.
     np.testing.assert_array_equal(two.H, chunked.H)
     assert _rel(two.H, one.H) <= 1e-12
-    with threadpool_limits(1):
-        assert _parallel.resolve_threads(None) == 1
-    assert _parallel.resolve_threads(10**6) >= 1
     assert _parallel.chunk_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
+
+
+def test_resolve_threads(monkeypatch):
+    import os
+
+    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert _parallel.resolve_threads(None) == cpus
+    with threadpool_limits(1):  # a BLAS limit in effect does not count (ALM-BCD pins BLAS)
+        assert _parallel.resolve_threads(None) == cpus
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert _parallel.resolve_threads(None) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1,1")
+    assert _parallel.resolve_threads(None) == 1
+    assert _parallel.resolve_threads(10**6) == cpus
+    assert _parallel.resolve_threads(1) == 1
 
 
 @pytest.mark.filterwarnings("ignore:alm-bcd reached max_iter")

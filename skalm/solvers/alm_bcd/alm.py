@@ -103,12 +103,14 @@ class ALMBCDSolver(Solver):
         (``benchmarks/alm_acceleration.py``). None: the paper's BCD exactly (Algorithm 3.2),
         which ``tests/test_blocks_vs_kronecker.py`` checks against the Kronecker form.
     blas_threads : int or None, default=1
-        BLAS threads used during the solve (threadpoolctl); None leaves the process setting
-        alone. Other than 1, each BCD sweep of at least 2 * ``skalm._parallel.MIN_CHUNK_ROWS``
-        rows also runs in time chunks on that many threads (None: as many as BLAS has), each
-        chunk's BLAS on one thread (:func:`~skalm.solvers.alm_bcd.bcd_sweep`); the result
-        equals one thread's up to rounding. One thread is the default: a fit per core
-        (``n_jobs`` in a grid search) uses the cores best.
+        Threads of the fit. BLAS runs on one thread whatever the value (a multi-threaded
+        OpenBLAS product waits for its workers to get a core, which on a busy machine costs
+        more than it saves); other than 1, each BCD sweep of at least
+        2 * ``skalm._parallel.MIN_CHUNK_ROWS`` rows runs in time chunks on that many threads
+        (None: as many as the process's BLAS setting, i.e. ``OMP_NUM_THREADS`` or the cores;
+        :func:`~skalm.solvers.alm_bcd.bcd_sweep`); the result equals one thread's up to
+        rounding. One thread is the default: a fit per core (``n_jobs`` in a grid search)
+        uses the cores best.
     verbose : int, default=0
         1: one line per outer iteration.
     """
@@ -290,7 +292,10 @@ class ALMBCDSolver(Solver):
 
     def solve(self, problem, activation, weights0, random_state=None):
         """Run Algorithm 3.1 until a stopping rule or the cap; see the class docstring."""
-        with blas_limit(self.blas_threads):
+        # BLAS on one thread whatever blas_threads says: a multi-threaded OpenBLAS product
+        # waits for its workers to get a core, which stalled whole fits 3.7x on a busy
+        # two-core machine (benchmarks/bench_sweep.py); the threads go to the time chunks.
+        with blas_limit(1):
             return self._solve(problem, activation, weights0)
 
     def _solve(self, problem, activation, weights0):
