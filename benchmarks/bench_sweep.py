@@ -73,32 +73,39 @@ def executed_flops(r, n, m, T):
     return z + h + u
 
 
-def gemm_rate(r, n, T, repeat):
-    """FLOP/s of the sweep's dominant product shape (T x (r+n+1))^T (T x r), same threads."""
+def gemm_rate(r, n, T, repeat, clock=time.perf_counter):
+    """FLOP/s of the sweep's dominant product shape (T x (r+n+1))^T (T x r), same threads,
+    by wall time or (``clock=time.thread_time``, one thread) CPU time."""
     rng = np.random.RandomState(0)
     a = rng.standard_normal((T, r + n + 1))
     b = rng.standard_normal((T, r))
     ts = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         a.T @ a
         a.T @ b
-        ts.append(time.perf_counter() - t0)
+        ts.append(clock() - t0)
     p = r + n + 1
     return (2 * p * p * T + 2 * p * T * r) / np.median(ts)
 
 
 def interleaved_ms(fns, repeat):
-    """Median ms of each (name -> (threads, function)), the modes interleaved per repetition."""
+    """Median ms of each (name -> (threads, function)), the modes interleaved per repetition;
+    also the median CPU ms of the calling thread (``name + "_cpu"``): on a machine loaded by
+    other work, the one-thread figures by CPU time are what the code costs."""
     times = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
     for rep in range(repeat + 1):
         for name, (threads, f) in fns.items():
             with threadpool_limits(threads):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 f()
                 if rep:  # the first round warms up (compilation, pools, caches)
                     times[name].append(time.perf_counter() - t0)
-    return {name: 1e3 * float(np.median(ts)) for name, ts in times.items()}
+                    cpu[name].append(time.thread_time() - c0)
+    out = {name: 1e3 * float(np.median(ts)) for name, ts in times.items()}
+    out.update({name + "_cpu": 1e3 * float(np.median(ts)) for name, ts in cpu.items()})
+    return out
 
 
 def bench(r, n, m, T, repeat):
@@ -132,6 +139,7 @@ def bench(r, n, m, T, repeat):
     }, repeat)
     with threadpool_limits(1):
         out["gemm"] = gemm_rate(r, n, T, repeat)
+        out["gemm_cpu"] = gemm_rate(r, n, T, repeat, clock=time.thread_time)
     return out
 
 
@@ -199,7 +207,7 @@ def main():
     header = (
         f"{'r':>4} {'n':>3} {'m':>3} {'T':>5} {'mode':>6} | {'sweep':>7} {'z':>6} {'h':>6}"
         f" {'u':>6} {'kappa':>6} ms | {'MFLOP':>7} {'GEMM GF/s':>9} {'ratio':>6} {'exec':>5} |"
-        " speed-up"
+        " speed-up | CPU: sweep ms, ratio"
     )
     print(header)
     print("-" * len(header))
@@ -214,6 +222,8 @@ def main():
             f" {b['h']:>6.2f} {b['u']:>6.2f} {b['kappa1']:>6.2f}    | {fl['sweep'] / 1e6:>7.1f}"
             f" {b['gemm'] / 1e9:>9.1f} {b['sweep1'] / ideal_ms:>6.2f}"
             f" {b['sweep1'] / (1e3 * executed_flops(r, n, m, T) / b['gemm']):>5.2f} |"
+            f" {'':>7} | {b['sweep1_cpu']:>7.2f}"
+            f" {b['sweep1_cpu'] / (1e3 * fl['sweep'] / b['gemm_cpu']):>5.2f}"
         )
         for mode, key, kap in (("thr 2", "sweep2", "kappa2"), ("blas 2", "blas2", "kappa2")):
             print(
