@@ -1,23 +1,41 @@
-"""Speed of one structured ALM-BCD sweep, per block, against the machine's GEMM rate.
+"""Speed of one structured ALM-BCD sweep at 1 and 2 threads, against the machine's GEMM rate.
 
-Prints, for each (r, n, m, T) and BLAS thread count: median ms per sweep and per block
-(z, h, u) and of the stationarity certificate, the FLOP count of one sweep (GEMMs and
-triangular solves, counted analytically), the GEMM rate measured in the same run with the
-same threads, and the ratio (sweep time) / (FLOPs / GEMM rate). Then the peak memory of a
-short fit at the largest size, measured in a child process.
+Prints, for each (r, n, m, T):
 
-    python benchmarks/bench_sweep.py            # all sizes, 1 and 2 threads
+* ``thr 1``: one thread (``blas_threads=1``, the default): median ms per sweep and per block
+  (z, h, u) and of the stationarity certificate, the FLOP count of one sweep (GEMMs and
+  factorizations, counted analytically), the GEMM rate measured in the same run at one
+  thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
+* ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
+  on two threads when T >= 2 * MIN_CHUNK_ROWS (``skalm._parallel``), else the one-piece sweep
+  on one BLAS thread (T r >= MIN_ONE_THREAD_SIZE) or on the BLAS threads (smaller); and the
+  speed-up over ``thr 1`` (their medians, one run);
+* ``blas 2``: the one-piece sweep with two BLAS threads (no chunks, no pinning): a stall of
+  multi-threaded BLAS shows here as a speed-up below 1.
+
+Then a short ALM-BCD fit with ``blas_threads`` 1, 2 and None (sweeps, certificates, L and the
+loss records: the parts outside the sweep run on the BLAS threads the solver sets).
+
+Then the peak memory of a short fit at the largest size, measured in a child process. The
+modes are interleaved, repetition by repetition, so that a change of machine load hits all.
+
+    python benchmarks/bench_sweep.py            # all sizes
     python benchmarks/bench_sweep.py --quick    # fewer repetitions
+
+On a machine that sets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for an old OpenBLAS, unset both
+for this command (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...``); the header
+prints the kernel (architecture) OpenBLAS chose.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skalm.activations import get_activation
 from skalm.model import Lambdas, forward, init_weights
@@ -38,32 +56,59 @@ def sweep_flops(r, n, m, T):
     return {"z": z, "h": h, "u": u, "sweep": z + h + u}
 
 
-def gemm_rate(r, n, T, repeat):
-    """FLOP/s of the sweep's dominant product shape (T x (r+n+1))^T (T x r), same threads."""
+def executed_flops(r, n, m, T):
+    """The FLOPs the implementation executes: as :func:`sweep_flops`, but each ridge system
+    solved by Cholesky, a triangular inverse and two products (p^3/3 + p^3/3 + 4 p^2 k), the
+    h-block's T rows multiplied by D1^{-1} (2 r^2 T + r^3 to form it from its factor)
+    instead of two triangular solves per row (4 r^2 T)."""
+    def ridge(p, k):
+        return 2 * p**3 / 3 + 4 * p * p * k
+
+    p = r + n + 1
+    z = 2 * p * p * T + 2 * p * T * r + ridge(p, r)
+    z += 2 * (r + 1) ** 2 * T + 2 * (r + 1) * T * m + ridge(r + 1, m)
+    h = 2 * T * n * r + 2 * T * r * r + 2 * T * m * r
+    h += 2 * r * m * r + 2 * r**3 + (2 * r**3 / 3 + r**3) + 2 * r * r * T
+    u = 2 * T * r * r
+    return z + h + u
+
+
+def gemm_rate(r, n, T, repeat, clock=time.perf_counter):
+    """FLOP/s of the sweep's dominant product shape (T x (r+n+1))^T (T x r), same threads,
+    by wall time or (``clock=time.thread_time``, one thread) CPU time."""
     rng = np.random.RandomState(0)
     a = rng.standard_normal((T, r + n + 1))
     b = rng.standard_normal((T, r))
     ts = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         a.T @ a
         a.T @ b
-        ts.append(time.perf_counter() - t0)
+        ts.append(clock() - t0)
     p = r + n + 1
     return (2 * p * p * T + 2 * p * T * r) / np.median(ts)
 
 
-def median_ms(f, repeat):
-    f()
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(ts))
+def interleaved_ms(fns, repeat):
+    """Median ms of each (name -> (threads, function)), the modes interleaved per repetition;
+    also the median CPU ms of the calling thread (``name + "_cpu"``): on a machine loaded by
+    other work, the one-thread figures by CPU time are what the code costs."""
+    times = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    for rep in range(repeat + 1):
+        for name, (threads, f) in fns.items():
+            with threadpool_limits(threads):
+                t0, c0 = time.perf_counter(), time.thread_time()
+                f()
+                if rep:  # the first round warms up (compilation, pools, caches)
+                    times[name].append(time.perf_counter() - t0)
+                    cpu[name].append(time.thread_time() - c0)
+    out = {name: 1e3 * float(np.median(ts)) for name, ts in times.items()}
+    out.update({name + "_cpu": 1e3 * float(np.median(ts)) for name, ts in cpu.items()})
+    return out
 
 
-def bench(r, n, m, T, threads, repeat):
+def bench(r, n, m, T, repeat):
     rng = np.random.RandomState(0)
     X = rng.standard_normal((T, n))
     Y = rng.standard_normal((T, m))
@@ -75,21 +120,51 @@ def bench(r, n, m, T, threads, repeat):
     Xi = 0.01 * rng.standard_normal((T, r))
     Zeta = 0.01 * rng.standard_normal((T, r))
     gamma, mu = 1.3, 1e-5
-    with threadpool_limits(threads):
-        w1 = z_block(problem, H, U, Xi, gamma)
-        H1 = h_block(problem, w1, U, Xi, Zeta, gamma, act)
-        s1, C = bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act)
-        out = {
-            "z": median_ms(lambda: z_block(problem, H, U, Xi, gamma), repeat),
-            "h": median_ms(lambda: h_block(problem, w1, U, Xi, Zeta, gamma, act), repeat),
-            "u": median_ms(lambda: u_block(problem, w1, H1, U, Xi, Zeta, gamma, mu, act), repeat),
-            "sweep": median_ms(lambda: bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act), repeat),
-            "kappa": median_ms(
-                lambda: certificate(problem, s1, U, Xi, Zeta, gamma, mu, act, C), repeat
-            ),
-            "gemm": gemm_rate(r, n, T, repeat),
-        }
+    w1 = z_block(problem, H, U, Xi, gamma)
+    H1 = h_block(problem, w1, U, Xi, Zeta, gamma, act)
+    s1, C = bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act)
+
+    def sweep(n_threads):
+        return lambda: bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act, n_threads=n_threads)
+
+    def kappa():
+        return certificate(problem, s1, U, Xi, Zeta, gamma, mu, act, C)
+
+    out = interleaved_ms({
+        "sweep1": (1, sweep(1)), "sweep2": (2, sweep(2)), "blas2": (2, sweep(1)),
+        "z": (1, lambda: z_block(problem, H, U, Xi, gamma)),
+        "h": (1, lambda: h_block(problem, w1, U, Xi, Zeta, gamma, act)),
+        "u": (1, lambda: u_block(problem, w1, H1, U, Xi, Zeta, gamma, mu, act)),
+        "kappa1": (1, kappa), "kappa2": (2, kappa),
+    }, repeat)
+    with threadpool_limits(1):
+        out["gemm"] = gemm_rate(r, n, T, repeat)
+        out["gemm_cpu"] = gemm_rate(r, n, T, repeat, clock=time.thread_time)
     return out
+
+
+def fit_times(r, n, m, T, repeat):
+    """Median wall seconds of a short ALM-BCD fit for blas_threads 1, 2 and None, interleaved."""
+    import warnings
+
+    from skalm.solvers import get_solver_class
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((T, n))
+    Y = rng.standard_normal((T, m))
+    p = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m))
+    w0 = init_weights(r, n, m, random_state=0)
+    act = get_activation("relu")
+    times = {1: [], 2: [], None: []}
+    for _ in range(repeat + 1):
+        for k in times:
+            solver = get_solver_class("alm-bcd")(max_iter=2, max_inner_iter=5, blas_threads=k)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                solver.solve(p, act, w0)
+                times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v[1:])) for k, v in times.items()}
 
 
 def peak_memory_child(r, n, m, T, sweeps):
@@ -118,28 +193,49 @@ print(json.dumps({{"tracemalloc_peak_mb": peak / 2**20, "data_mb": (X.nbytes + Y
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def blas_kernel():
+    """'architecture version' of each BLAS loaded (threadpoolctl)."""
+    return ", ".join(f"{i['internal_api']} {i.get('architecture')} {i['version']}"
+                     for i in threadpool_info() if i["user_api"] == "blas")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = ap.parse_args()
+    print(f"# BLAS: {blas_kernel()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (
-        f"{'r':>4} {'n':>3} {'m':>3} {'T':>5} {'thr':>3} | {'sweep':>7} {'z':>6} {'h':>6} {'u':>6}"
-        f" {'kappa':>6} ms | {'MFLOP':>7} {'GEMM GF/s':>9} {'ratio':>6}"
+        f"{'r':>4} {'n':>3} {'m':>3} {'T':>5} {'mode':>6} | {'sweep':>7} {'z':>6} {'h':>6}"
+        f" {'u':>6} {'kappa':>6} ms | {'MFLOP':>7} {'GEMM GF/s':>9} {'ratio':>6} {'exec':>5} |"
+        " speed-up | CPU: sweep ms, ratio"
     )
     print(header)
     print("-" * len(header))
     for r, n, m, T in SIZES:
         repeat = (5 if args.quick else 15) if T > 1000 else (15 if args.quick else 60)
         fl = sweep_flops(r, n, m, T)
-        for threads in (1, 2):
-            b = bench(r, n, m, T, threads, repeat)
-            ideal_ms = 1e3 * fl["sweep"] / b["gemm"]
+        b = bench(r, n, m, T, repeat)
+        ideal_ms = 1e3 * fl["sweep"] / b["gemm"]
+        blank = f"{'-':>6}"
+        print(
+            f"{r:>4} {n:>3} {m:>3} {T:>5} {'thr 1':>6} | {b['sweep1']:>7.2f} {b['z']:>6.2f}"
+            f" {b['h']:>6.2f} {b['u']:>6.2f} {b['kappa1']:>6.2f}    | {fl['sweep'] / 1e6:>7.1f}"
+            f" {b['gemm'] / 1e9:>9.1f} {b['sweep1'] / ideal_ms:>6.2f}"
+            f" {b['sweep1'] / (1e3 * executed_flops(r, n, m, T) / b['gemm']):>5.2f} |"
+            f" {'':>7} | {b['sweep1_cpu']:>7.2f}"
+            f" {b['sweep1_cpu'] / (1e3 * fl['sweep'] / b['gemm_cpu']):>5.2f}"
+        )
+        for mode, key, kap in (("thr 2", "sweep2", "kappa2"), ("blas 2", "blas2", "kappa2")):
             print(
-                f"{r:>4} {n:>3} {m:>3} {T:>5} {threads:>3} | {b['sweep']:>7.2f} {b['z']:>6.2f}"
-                f" {b['h']:>6.2f} {b['u']:>6.2f} {b['kappa']:>6.2f}    | {fl['sweep'] / 1e6:>7.1f}"
-                f" {b['gemm'] / 1e9:>9.1f} {b['sweep'] / ideal_ms:>6.2f}",
+                f"{'':>4} {'':>3} {'':>3} {'':>5} {mode:>6} | {b[key]:>7.2f} {blank} {blank}"
+                f" {blank} {b[kap]:>6.2f}    | {'':>7} {'':>9} {'':>6} {'':>5} |"
+                f" {b['sweep1'] / b[key]:>5.2f}x",
                 flush=True,
             )
+    fits = fit_times(200, 50, 5, 5000, 3 if args.quick else 5)
+    print("\nALM-BCD fit at (r, n, m, T) = (200, 50, 5, 5000), 2 outer x 5 sweeps (sweeps,"
+          " certificates, L, loss records), median wall s: " + ", ".join(
+              f"blas_threads={k}: {v:.2f} s ({fits[1] / v:.2f}x)" for k, v in fits.items()))
     mem = peak_memory_child(200, 50, 5, 5000, 5)
     print(
         "\npeak memory of a fit at (r, n, m, T) = (200, 50, 5, 5000), 2 outer x 5 sweeps: "

@@ -304,10 +304,11 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         (skip turned off).
 
     blas_threads : int or None, default=1
-        BLAS threads used while the solver runs (threadpoolctl). One thread is the default
-        because numpy and scipy each load their own OpenBLAS, and with more threads a scipy
-        Cholesky after a numpy product can stall for milliseconds. None leaves the process
-        setting alone.
+        BLAS threads used while the solver runs (threadpoolctl); None leaves the process
+        setting alone. For ``alm-bcd`` it is the number of threads that sweep time chunks of
+        long sequences (T >= 2000), with the same result up to rounding, while BLAS stays on
+        one thread (see the performance notes of the user guide). One thread is the default:
+        one fit per core (``n_jobs`` in a grid search) uses a machine best.
 
     Attributes
     ----------

@@ -21,6 +21,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from . import _kernels
+
 __all__ = [
     "RNNWeights",
     "Lambdas",
@@ -326,10 +328,21 @@ def forward(weights, X, activation, layout=None, h0=None):
     r = W.shape[0]
     # The input part has no recurrence: one GEMM for all steps.
     U = X @ V.T + b
+    h = np.zeros(r, dtype=U.dtype) if h0 is None else np.asarray(h0, dtype=U.dtype)
+    first = layout.first if layout is not None else np.zeros(T, dtype=bool)
+    H = _kernels.forward_loop(U, W, first, h, activation)
+    if H is not None:
+        return U, H
+    return U, _forward_numpy(U, W, first, h, activation)
+
+
+def _forward_numpy(U, W, first, h, activation):
+    """The recurrence of :func:`forward` as a numpy loop (in place on U; returns H): the
+    fallback without the compiled kernel, and its reference in the tests."""
+    T, r = U.shape
     H = np.empty_like(U)
     # Python bools: indexing a numpy bool array per step costs more than the test itself.
-    restart = layout.first.tolist() if layout is not None else [False] * T
-    h = np.zeros(r, dtype=U.dtype) if h0 is None else np.asarray(h0, dtype=U.dtype)
+    restart = first.tolist()
     sigma = activation.sigma
     WT = np.ascontiguousarray(W.T)
     # The loop is the hot path of every gradient solver (one pass per function evaluation):
@@ -344,7 +357,7 @@ def forward(weights, X, activation, layout=None, h0=None):
             add(u, dot(h, WT, out=rec), out=u)
             H[t] = sigma(u)
             h = H[t]
-    return U, H
+    return H
 
 
 def predict_outputs(weights, H, X=None):

@@ -31,6 +31,10 @@ SEQUENCE_MODEL_FAILURES = {
 
 
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, ElmanRNNRegressorCV):
+        # On the checks' data (y a function of the current row, no memory) the search keeps the ridge
+        # model it nests, which is invariant to the row order: the check passes.
+        return {}
     return dict(SEQUENCE_MODEL_FAILURES)
 
 

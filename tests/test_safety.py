@@ -247,9 +247,10 @@ def test_check_forward_pass_alone_replaces_a_blowup_without_initial_weights():
 
 def test_alm_bcd_on_sp500_with_a_large_init_scale_blows_up_and_is_stabilized():
     """A real ALM-BCD case. N(0, 0.3^2) initial weights with 20 hidden units and seed 1 give
-    a forward pass that already runs away over the 393 rows. ALM-BCD fits its auxiliary
-    states (own loss below 1) with weights whose forward pass is worse still, and stops at the
-    second iteration as diverged (its forward objective passed the explosion bound)."""
+    a forward pass that already runs away over the 393 rows. ALM-BCD returns weights whose
+    forward pass is no better (it stops as diverged within its first iterations: at the
+    first since the sweep's linear algebra moved to numpy's LAPACK, at the second before), and
+    the safeguard replaces them by a stabilized fit."""
     data = load_sp500_volatility()
     X, y = data.data[: data.n_train], data.target[: data.n_train]
     solver = Recording.wrap(ALMBCDSolver)(max_iter=3, max_inner_iter=20)
@@ -260,7 +261,7 @@ def test_alm_bcd_on_sp500_with_a_large_init_scale_blows_up_and_is_stabilized():
     raw = Recording.returned["ALMBCDSolver"]
     est_R = lambda w: R(est, w, X, y)  # noqa: E731
     w0 = initial_weights(est, X, y)
-    assert raw.extras["own_loss"] < 1 and est_R(raw.weights) > est_R(w0) > 1e10  # premise
+    assert est_R(raw.weights) >= est_R(w0) > 1e10  # premise: a blow-up, not mended
     R_kept = est_R(est.weights_)
     assert R_kept < np.mean(y**2)  # better than predicting 0
     assert np.all(np.isfinite(est.predict(data.data[data.n_train:])))

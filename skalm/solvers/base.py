@@ -269,8 +269,13 @@ class Solver:
         way to a non-finite iterate is divergence, which the monitor reports).
         """
         self._check_activation(activation)
-        with blas_limit(self.blas_threads):
+        with blas_limit(self._blas_threads_in_solve()):
             return self._run(problem, activation, weights0, random_state)
+
+    def _blas_threads_in_solve(self):
+        """The BLAS limit of :meth:`solve`: ``blas_threads`` (a solver that spends its threads
+        otherwise, e.g. on time chunks, overrides this)."""
+        return self.blas_threads
 
     def _check_activation(self, activation):
         """A TypeError naming the methods of :attr:`activation_needs` that ``activation``

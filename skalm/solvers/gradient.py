@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _kernels
 from ..model import RNNWeights, forward, penalty, predict_outputs
 
 __all__ = [
@@ -102,21 +103,28 @@ def backprop(weights, X, layout, activation, U, H, G_out, G_pre):
     Delta = (G_out @ A) * Dsig
     if G_pre is not None:
         Delta += G_pre
-    last = layout.last.tolist()  # Python bools: cheaper to test per step than numpy's
-    # Hot path (one backward pass per function evaluation): the product goes into a buffer.
-    buf = np.empty(W.shape[1], dtype=np.result_type(Delta.dtype, W.dtype))
-    dot, multiply, add = np.dot, np.multiply, np.add
-    carry = None
-    for t in range(U.shape[0] - 1, -1, -1):
-        if carry is not None and not last[t]:
-            add(Delta[t], multiply(dot(carry, W, out=buf), Dsig[t], out=buf), out=Delta[t])
-        carry = Delta[t]
+    if not _kernels.backward_loop(Delta, Dsig, W, layout.last, activation):
+        _backward_numpy(Delta, Dsig, W, layout.last)
     Hprev = layout.shift_down(H)
     dW = Delta.T @ Hprev
     dV = Delta.T @ X
     db = Delta.sum(axis=0)
     dD = None if weights.D is None else G_out.T @ X
     return RNNWeights(dW, dV, db, dA, dc, dD)
+
+
+def _backward_numpy(Delta, Dsig, W, last):
+    """The BPTT recurrence of :func:`backprop` as a numpy loop, in place on Delta: the
+    fallback without the compiled kernel, and its reference in the tests."""
+    last = last.tolist()  # Python bools: cheaper to test per step than numpy's
+    # Hot path (one backward pass per function evaluation): the product goes into a buffer.
+    buf = np.empty(W.shape[1], dtype=np.result_type(Delta.dtype, W.dtype))
+    dot, multiply, add = np.dot, np.multiply, np.add
+    carry = None
+    for t in range(Delta.shape[0] - 1, -1, -1):
+        if carry is not None and not last[t]:
+            add(Delta[t], multiply(dot(carry, W, out=buf), Dsig[t], out=buf), out=Delta[t])
+        carry = Delta[t]
 
 
 def weight_penalty_gradient(weights, lambdas):

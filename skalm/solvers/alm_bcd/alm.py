@@ -123,10 +123,14 @@ class ALMBCDSolver(Solver):
         (``benchmarks/near_linear_trap.py``, ``docs/user_guide/memory.rst``). None: the
         paper's Algorithm 3.1 (restarts from s^0 only when L(s^{k-1}) > Gamma).
     blas_threads : int or None, default=1
-        BLAS threads used during the solve (threadpoolctl). numpy and scipy each ship an
-        OpenBLAS; with 2 threads a scipy Cholesky right after a numpy product can stall for
-        milliseconds (figures in the performance notes of the user guide), so one thread is
-        the default. None leaves the process setting alone.
+        Threads of the fit. BLAS runs on one thread whatever the value (a multi-threaded
+        OpenBLAS product waits for its workers to get a core, which on a busy machine costs
+        more than it saves); other than 1, each BCD sweep of at least
+        2 * ``skalm._parallel.MIN_CHUNK_ROWS`` rows runs in time chunks on that many threads
+        (None: as many as the process's BLAS setting, i.e. ``OMP_NUM_THREADS`` or the cores;
+        :func:`~skalm.solvers.alm_bcd.bcd_sweep`); the result equals one thread's up to
+        rounding. One thread is the default: a fit per core (``n_jobs`` in a grid search)
+        uses the cores best.
     verbose : int, default=0
         1: one line per outer iteration.
     """
@@ -261,7 +265,7 @@ class ALMBCDSolver(Solver):
         accelerate = self.acceleration == "nesterov"
 
         def sweep(start):
-            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation)
+            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation, self.blas_threads)
 
         def L_of(point, C):
             return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)
@@ -312,6 +316,13 @@ class ALMBCDSolver(Solver):
             feasibility=state.feas, gamma=state.gamma,
             feasibility_scale=float(np.linalg.norm(state.s.H)),
         )
+
+    def _blas_threads_in_solve(self):
+        # BLAS on one thread whatever blas_threads says: a multi-threaded OpenBLAS product
+        # waits for its workers to get a core, which stalled whole fits 3.7x on a busy
+        # two-core machine (benchmarks/bench_sweep.py); the threads go to the time chunks
+        # of the sweep (bcd_sweep's n_threads).
+        return 1
 
     def stop_message(self, state):
         if state.eps <= self.eps_star:

@@ -1,0 +1,143 @@
+"""A BCD sweep over time chunks on a pool of threads.
+
+ALM-BCD's blocks are not sequential in time: the z-block is two ridge regressions whose Gram
+matrices are sums over rows, and the h- and u-blocks are independent per row given one
+neighbouring row (:mod:`skalm.solvers.blocks`). So one sweep is
+
+1. a map over time chunks: each chunk's Gram sums (reading h_{a-1} of the chunk before),
+2. a reduce: the sums added in chunk order and the two small ridge systems solved,
+3. a map: X V^T, the h-block's right-hand sides (reading q_b of the chunk after) and solves,
+4. a map: the pre-activations (reading the new h_{a-1}), the u-block and the constraints.
+
+numpy releases the GIL in its BLAS calls and elementwise loops, so the chunks run in parallel
+on threads. Each chunk's BLAS runs on one thread (the pool is the parallelism; a multi-threaded
+BLAS under several calling threads only oversubscribes the cores).
+
+The result equals the one-piece sweep up to rounding: only the order in which the Gram sums
+are added differs. ``tests/test_parallel_sweep.py`` checks it against the one-piece sweep and
+the literal Kronecker form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
+from .solvers.lagrangian import ALMPoint
+
+__all__ = [
+    "MIN_CHUNK_ROWS", "MIN_ONE_THREAD_SIZE", "resolve_threads", "one_blas_thread",
+    "chunk_bounds", "chunked_sweep",
+]
+
+#: Fewest rows per chunk: below this a chunk's fixed costs (thread hand-over, a few small
+#: products and solves) outweigh what a second core saves.
+MIN_CHUNK_ROWS = 1000
+
+#: Entries of h (T r) from which a sweep too short for chunks still pins BLAS to one thread
+#: when more were asked for; below, OpenBLAS runs its products on one thread anyway and the
+#: limit itself (some 50 microseconds) would cost more than it saves.
+MIN_ONE_THREAD_SIZE = 20_000
+
+_pools = {}
+_pool_lock = threading.Lock()
+_controller = None
+
+
+def _blas_controller():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def one_blas_thread():
+    """Context manager: every loaded BLAS on one thread (a cached threadpoolctl controller,
+    so that entering costs microseconds, not a scan of the loaded libraries; nothing to do
+    when they are on one thread already, as inside an ALM-BCD fit)."""
+    blas = _blas_controller().select(user_api="blas")
+    if all(info["num_threads"] == 1 for info in blas.info()):
+        return contextlib.nullcontext()
+    return blas.limit(limits=1)
+
+
+def _pool(n_threads):
+    """One long-lived pool per thread count (starting threads at every sweep costs more
+    than a small sweep)."""
+    with _pool_lock:
+        if n_threads not in _pools:
+            _pools[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="skalm-sweep")
+        return _pools[n_threads]
+
+
+def resolve_threads(n_threads):
+    """The number of threads a sweep may use: ``n_threads`` itself, or for None what a BLAS
+    would start with (OMP_NUM_THREADS, else OPENBLAS_NUM_THREADS, else the CPUs), at most the
+    CPUs this process may run on. (Not the BLAS setting in effect: ALM-BCD pins BLAS to one
+    thread while it runs.)"""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    if n_threads is None:
+        env = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+        try:
+            n_threads = int(env) if env else cpus
+        except ValueError:  # e.g. "4,2" (nested OpenMP levels): the first level
+            n_threads = int(env.split(",")[0] or 1)
+    return max(1, min(int(n_threads), cpus))
+
+
+def chunk_bounds(n_steps, n_chunks):
+    """[(a, b), ...]: ``n_chunks`` contiguous row ranges of near-equal length covering
+    [0, n_steps)."""
+    edges = np.linspace(0, n_steps, n_chunks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
+    """One sweep z -> h -> u of :func:`~skalm.solvers.alm_bcd.bcd_sweep` over ``n_threads``
+    time chunks on as many threads. Returns the new point and its constraints (C1, C2)."""
+    T, r = s.H.shape
+    n_chunks = max(1, min(n_threads, T // MIN_CHUNK_ROWS))
+    bounds = chunk_bounds(T, n_chunks)
+    skip = s.weights.D is not None
+    pool = _pool(len(bounds))
+
+    def run(fn):
+        return list(pool.map(lambda ab: fn(*ab), bounds))
+
+    with one_blas_thread():
+        parts = run(lambda a, b: z_sums_rows(problem, s.H, s.U, Xi, gamma, skip, a, b))
+        sums = [np.array(x, copy=True) for x in parts[0]]
+        for part in parts[1:]:  # in chunk order: the same sum at every run
+            for acc, x in zip(sums, part):
+                acc += x
+        weights = z_solve(problem, sums, gamma, r, skip)
+        D1inv, D2 = h_matrices(weights, T, gamma)
+        XV = np.empty_like(s.U)
+
+        def fill_xv(a, b):
+            np.matmul(problem.X[a:b], weights.V.T, out=XV[a:b])
+
+        # h_rows reads XV one row past its chunk: all of XV first.
+        run(fill_xv)
+        H = np.empty_like(s.U)
+        run(lambda a, b: h_rows(problem, weights, s.U, Xi, Zeta, gamma, activation, XV, D1inv, D2,
+                                a, b, H))
+        U = np.empty_like(s.U)
+        C1 = np.empty_like(s.U)
+        C2 = np.empty_like(s.U)
+
+        def u_and_constraints(a, b):
+            U[a:b], C1[a:b], C2[a:b] = u_constraints_rows(
+                problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation, XV, a, b)
+
+        run(u_and_constraints)
+    return ALMPoint(weights, H, U), (C1, C2)
