@@ -644,22 +644,26 @@ def main(argv=None):
     if args.out is None:
         args.out = (os.path.join("/tmp", "real_data_quick.md") if args.quick
                     else os.path.join(RESULTS, "real_data.md"))
-    stem = os.path.splitext(args.out)[0]
     command = "PYTHONPATH=$PWD python benchmarks/real_data.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     t0 = time.perf_counter()
     records = evaluate(sets, models, seeds, args.quick, log=lambda s: print(s, flush=True))
     elapsed = time.perf_counter() - t0
-    lines = report_lines(records, series_metadata(sets, args.quick), command.strip(),
-                         git_commit(), elapsed)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
+    write_report(records, sets, args.quick, command.strip(), elapsed, args.out)
+
+
+def write_report(records, sets, quick, command, elapsed, out):
+    """Write the markdown report, the JSON records and the plot (``out``'s stem) and print."""
+    stem = os.path.splitext(out)[0]
+    lines = report_lines(records, series_metadata(sets, quick), command, git_commit(), elapsed)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
         f.write("\n".join(lines))
     with open(stem + ".json", "w") as f:
         json.dump(records, f, indent=0)
     plot(records, stem + ".png")
     print("\n".join(lines))
-    print(f"wrote {args.out}, {stem}.png, {stem}.json")
+    print(f"wrote {out}, {stem}.png, {stem}.json")
 
 
 def rebuild(args):
@@ -670,19 +674,11 @@ def rebuild(args):
             records += json.load(f)
     sets = [name for name in SERIES if any(r["series"] == name for r in records)]
     records.sort(key=lambda r: sets.index(r["series"]))
-    out = args.out or os.path.join(RESULTS, "real_data.md")
-    stem = os.path.splitext(out)[0]
     command = ("PYTHONPATH=$PWD python benchmarks/real_data.py --sets <part> --out <part>.md "
                "(run over two parts of the series in parallel), then --from-json <parts>.json")
     elapsed = sum(r["fit_wall"] for r in records)
-    lines = report_lines(records, series_metadata(sets, False), command, git_commit(), elapsed)
-    with open(out, "w") as f:
-        f.write("\n".join(lines))
-    with open(stem + ".json", "w") as f:
-        json.dump(records, f, indent=0)
-    plot(records, stem + ".png")
-    print("\n".join(lines))
-    print(f"wrote {out}, {stem}.png, {stem}.json")
+    write_report(records, sets, False, command, elapsed,
+                 args.out or os.path.join(RESULTS, "real_data.md"))
 
 
 if __name__ == "__main__":

@@ -200,8 +200,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    #: Class switches of the path's shape, for experiments (benchmarks/real_data.py).
-    _ascending_path = False
+    #: The path's warm-up without the skip path (a class switch, to measure without it).
     _warm_up = True
 
     def __init__(
@@ -288,9 +287,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         """
         X, y = validate_fit_data(self, X, y)
         check_sequence_id(sequence_id, X.shape[0])
-        alphas = np.sort(self._positive_grid(self.alphas, "alphas"))
-        if not self._ascending_path:
-            alphas = alphas[::-1]
+        alphas = np.sort(self._positive_grid(self.alphas, "alphas"))[::-1]
         linear_alphas = self._positive_grid(self.linear_alphas, "linear_alphas")
         splits = self._splits(X)
         Y = y.reshape(len(y), -1)
