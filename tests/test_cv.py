@@ -55,34 +55,79 @@ def test_linear_stage_is_ridgecv_on_the_same_folds():
         )
 
 
-def test_path_scores_and_refit_match_fits_made_by_hand():
+@pytest.mark.parametrize("selection", ["min", "one_se"])
+def test_path_scores_and_refit_match_fits_made_by_hand(selection):
     X, y = _memory()
     alphas = (3.0, 0.3)
     cv = TimeSeriesSplit(3)
-    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv).fit(X, y)
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
+                              selection=selection).fit(X, y)
     lam_D = est.linear_alpha_
+    assert list(est.cv_results_["param_start"]) == ["none"] + ["recurrent"] * 2 + ["linear"] * 2
+    assert_array_equal(est.cv_results_["param_alpha"], [np.inf, 3.0, 0.3, 3.0, 0.3])
+    kept = {}  # the last fold's networks after each alpha, per start
     for i, (tr, te) in enumerate(cv.split(X)):
-        net = ElmanRNNRegressor(**SMALL, skip_connection=False, lambda_c=0.0,
-                                lambda_D=lam_D / len(tr), warm_start=True)
-        net.set_params(alpha=alphas[0]).fit(X[tr], y[tr])  # the warm-up, skip path off
-        net.set_params(skip_connection=True)
-        kept = []  # the last fold's network after each alpha
-        for j, alpha in enumerate(alphas):  # the path, largest penalty first
-            net.set_params(alpha=alpha).fit(X[tr], y[tr])
-            kept.append(copy.deepcopy(net))
-            pred = net.predict(X[: te[-1] + 1], initial_state="zeros")[te]
-            assert est.cv_results_[f"split{i}_test_score"][1 + j] == pytest.approx(
-                -np.mean((pred - y[te]) ** 2), rel=1e-10
-            )
-    mean = [np.mean([est.cv_results_[f"split{i}_test_score"][k] for i in range(3)])
-            for k in range(3)]
-    assert_allclose(est.cv_results_["mean_test_score"], mean, rtol=1e-12)
-    best = int(np.argmax(mean))
-    assert est.alpha_ == ([np.inf] + list(alphas))[best]
-    assert est.best_score_ == pytest.approx(mean[best])
-    if best > 0:  # the refit starts from the last fold's fit at the winning alpha
-        net = kept[best - 1].set_params(lambda_D=lam_D / len(y)).fit(X, y)
+        for offset, start in [(1, "recurrent"), (3, "linear")]:
+            net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
+                                    lambda_D=lam_D / len(tr), warm_start=True)
+            if start == "linear":  # linear_start_activation's default
+                net.set_params(activation="relu")
+            if start == "recurrent":  # the warm-up: skip path off, largest alpha
+                net.set_params(skip_connection=False, alpha=alphas[0]).fit(X[tr], y[tr])
+                net.set_params(skip_connection=True)
+            kept[start] = []
+            for j, alpha in enumerate(alphas):  # the path, largest penalty first
+                net.set_params(alpha=alpha).fit(X[tr], y[tr])
+                kept[start].append(copy.deepcopy(net))
+                pred = net.predict(X[: te[-1] + 1], initial_state="zeros")[te]
+                assert est.cv_results_[f"split{i}_test_score"][offset + j] == pytest.approx(
+                    -np.mean((pred - y[te]) ** 2), rel=1e-10
+                )
+    scores = np.array([est.cv_results_[f"split{i}_test_score"] for i in range(3)]).T
+    assert_allclose(est.cv_results_["mean_test_score"], scores.mean(axis=1), rtol=1e-12)
+    best = est.best_index_
+    assert est.alpha_ == est.cv_results_["param_alpha"][best]
+    assert est.best_score_ == pytest.approx(scores[best].mean())
+    if selection == "min":
+        assert best == int(np.argmax(scores.mean(axis=1)))
+    if best > 0:  # the refit starts from the last fold's fit at the winning alpha and start
+        net = kept[est.start_][(best - 1) % 2].set_params(lambda_D=lam_D / len(y)).fit(X, y)
         assert_array_equal(est.predict(X), net.predict(X))
+    else:
+        assert est.start_ is None
+
+
+def _one_se_oracle(mse):
+    """The one-standard-error rule written out fold by fold, for the test below."""
+    k = mse.shape[1]
+    chosen, chosen_mean = 0, np.inf
+    for c in range(1, mse.shape[0]):
+        gains = [mse[0, f] - mse[c, f] for f in range(k)]
+        mean_gain = sum(gains) / k
+        se = (sum((g - mean_gain) ** 2 for g in gains) / (k - 1)) ** 0.5 / k ** 0.5
+        if mean_gain > se and mse[c].mean() < chosen_mean:
+            chosen, chosen_mean = c, mse[c].mean()
+    return chosen
+
+
+def test_one_se_rule_cases():
+    from skalm.cv import _select
+
+    ridge = [1.0, 2.0, 1.0, 3.0, 1.0]
+    # a steady gain on every fold is kept; one lucky fold is not, though its mean is lower
+    steady = [0.9, 1.9, 0.9, 2.9, 0.9]
+    lucky = [1.1, 2.1, 1.1, 0.5, 1.1]
+    mse = np.array([ridge, lucky, steady])
+    assert _select(mse, "min") == 1
+    assert _select(mse, "one_se") == 2
+    # nothing beats ridge by a standard error: ridge
+    assert _select(np.array([ridge, lucky]), "one_se") == 0
+    # a diverged candidate (inf) is never chosen
+    assert _select(np.array([ridge, [np.inf] * 5, steady]), "one_se") == 2
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        mse = rng.uniform(0.5, 1.5, size=(5, 4))
+        assert _select(mse, "one_se") == _one_se_oracle(mse)
 
 
 @pytest.mark.parametrize("data_seed", [0])
@@ -132,6 +177,9 @@ def test_clone_pickle_and_params_untouched():
         ({"linear_alphas": [np.nan]}, ValueError, "linear_alphas"),
         ({"estimator": Ridge()}, TypeError, "ElmanRNNRegressor"),
         ({"cv": KFold(3)}, ValueError, "time-ordered"),
+        ({"starts": ["recurrent", "other"]}, ValueError, "starts"),
+        ({"starts": []}, ValueError, "starts"),
+        ({"selection": "best"}, ValueError, "selection"),
     ],
 )
 def test_bad_settings_raise_naming_them(params, error, match):
