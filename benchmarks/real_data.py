@@ -393,7 +393,7 @@ def describe_fit(est):
     if isinstance(est, RidgeCV):
         return {"alpha": float(est.alpha_)}
     if hasattr(est, "alpha_"):
-        return {"alpha": est.alpha_}
+        return {"alpha": est.alpha_, **({"start": est.start_} if hasattr(est, "start_") else {})}
     return {}
 
 
@@ -408,7 +408,7 @@ def evaluate(names=None, models=None, seeds=(0, 1, 2), quick=False, log=print):
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown models {unknown}; known: {list(MODELS)}")
-    records = []
+    records, commit = [], git_commit()
     with threadpool_limits(1):
         for name in names:
             sp = split(load_series(name, quick))
@@ -426,7 +426,8 @@ def evaluate(names=None, models=None, seeds=(0, 1, 2), quick=False, log=print):
                     pred = np.asarray(predict_continuing(est, Xte), float).ravel()
                     mse = float(np.mean((sp.y_test - pred) ** 2))
                     rec = dict(series=name, model=mname, seed=seed, test_mse=mse, fit_cpu=cpu,
-                               fit_wall=wall, params=_jsonable(describe_fit(est)))
+                               fit_wall=wall, params=_jsonable(describe_fit(est)),
+                               commit=commit)
                     records.append(rec)
                     log(f"  {mname:13s} seed {seed!s:4s} test MSE {mse:9.4f}  fit "
                         f"{cpu:6.2f} cpu s  {_short(rec['params'])}")
@@ -489,7 +490,15 @@ def report_lines(records, series_meta, command, commit, elapsed):
          "on the training rows, test MSE in z units; RNNs predict the test rows continuing "
          "the hidden state from the end of training; models with a random start: median over "
          "the seeds shown. `ratio` = test MSE / RidgeCV's; `rank` 1 = lowest test MSE on "
-         "that series.", "", "## Series", "",
+         "that series.", ""]
+    by_commit = {}
+    for r in records:
+        by_commit.setdefault(r.get("commit", commit), set()).add(r["model"])
+    if len(by_commit) > 1:  # a report rebuilt from runs at different commits
+        L += ["Records of several runs: " + "; ".join(
+            f"{', '.join(f'`{m}`' for m in sorted(ms))} at `{c}`"
+            for c, ms in sorted(by_commit.items())) + ".", ""]
+    L += ["## Series", "",
          "| series | source | frequency | rows (train / test) | target | inputs | k |",
          "| --- | --- | --- | --- | --- | --- | --- |"]
     for s in series:
