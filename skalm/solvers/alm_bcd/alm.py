@@ -17,8 +17,8 @@ import numpy as np
 from ..._compat import Interval, StrOptions
 from ...model import forward
 from ..base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver, setting, solver_settings
-from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
-from .bcd import bcd_sweep
+from ..lagrangian import ALMPoint, augmented_lagrangian, feasibility
+from .bcd import inner_loop
 
 __all__ = ["ALMState", "ALMBCDSolver"]
 
@@ -103,7 +103,7 @@ class ALMBCDSolver(Solver):
     acceleration : {"nesterov", None}, default="nesterov"
         ``"nesterov"``: each sweep starts from an extrapolated (h, u) with a monotone restart
         safeguard; the momentum carries over from one outer iteration to the next (see
-        :meth:`_inner_loop`). Not in the paper. On the paper's T=500 set it is what lets the
+        :func:`~skalm.solvers.alm_bcd.bcd.inner_loop`). Not in the paper. On the paper's T=500 set it is what lets the
         inner BCD leave the plateau where the paper's BCD stalls: at the estimator defaults
         it passes L-BFGS's R = 8.37 at outer iteration 10 and the practical rule stops it at
         R = 7.88 after 73, where the paper's BCD is at R = 13.6 after 100
@@ -214,8 +214,10 @@ class ALMBCDSolver(Solver):
         s, restarted = self.inner_start(state)
         # A restart from s^0 drops the momentum: it points along the abandoned trajectory.
         momentum = None if restarted else state.momentum
-        s, C, kappa, j, momentum = self._inner_loop(
-            problem, s, Xi, Zeta, gamma, mu, state.eps, activation, momentum
+        s, C, kappa, j, momentum = inner_loop(
+            problem, s, Xi, Zeta, gamma, mu, state.eps, activation, momentum,
+            max_inner_iter=int(self.max_inner_iter),
+            accelerate=self.acceleration == "nesterov", n_threads=self.blas_threads,
         )
         C1, C2 = C
         feas = feasibility(C1, C2)
@@ -242,63 +244,6 @@ class ALMBCDSolver(Solver):
             eps=self.eta4 * state.eps, feas=feas, n_inner=j, kappa=kappa, restarted=restarted,
             momentum=momentum, anchor=anchor, anchor_R=anchor_R, reanchor=reanchor,
         )
-
-    def _inner_loop(self, problem, s, Xi, Zeta, gamma, mu, eps, activation, momentum=None):
-        """BCD sweeps until kappa <= eps or the cap (Algorithm 3.2).
-
-        With ``acceleration="nesterov"`` every sweep starts from the extrapolated point
-        (h, u) + beta_j ((h, u) - (h, u)_prev), beta_j the Nesterov/FISTA sequence; z needs no
-        extrapolation, the z-block recomputes it exactly from (h, u). A sweep that would raise
-        L is replaced by a plain sweep from the current point and the momentum restarts, so L
-        still decreases monotonically. kappa stays a bound on dist(0, dL(s)): the u-block's
-        optimality condition holds with the prox centre it actually used.
-
-        ``momentum`` = (previous point, t) from the last outer iteration, or None. Carrying it
-        over matters: the multipliers move little between outer iterations, and restarting the
-        momentum at every outer iteration threw away most of the acceleration (T=500 set,
-        inner cap 100: R = 8.54 after 60 outer iterations with restarts, 8.36 after 10 when
-        carried). The safeguard applies to the first sweep too, with L of the new outer
-        iteration, so monotonicity inside each inner loop is unchanged.
-
-        Returns ``(s, C, kappa, j, momentum)``.
-        """
-        accelerate = self.acceleration == "nesterov"
-
-        def sweep(start):
-            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation, self.blas_threads)
-
-        def L_of(point, C):
-            return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)
-
-        prev, t, L_s = None, 1.0, None
-        if accelerate:
-            if momentum is not None:
-                prev, t = momentum
-            L_s = L_of(s, None)
-        kappa, C, j = np.inf, None, 0
-        for j in range(1, int(self.max_inner_iter) + 1):
-            start = s
-            if accelerate and prev is not None:
-                t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-                beta = (t - 1.0) / t_next
-                t = t_next
-                H_ex = s.H + beta * (s.H - prev.H)
-                start = ALMPoint(s.weights, H_ex, s.U + beta * (s.U - prev.U))
-            new, C = sweep(start)
-            if accelerate:
-                L_new = L_of(new, C)
-                if start is not s and not L_new <= L_s:
-                    start, t = s, 1.0
-                    new, C = sweep(start)
-                    L_new = L_of(new, C)
-                L_s = L_new
-            kappa = certificate(
-                problem, new, start.U, Xi, Zeta, gamma, mu, activation, C
-            )
-            prev, s = s, new
-            if not np.isfinite(kappa) or kappa <= eps:
-                break
-        return s, C, kappa, j, ((prev, t) if accelerate else None)
 
     # -- what the shared loop of Solver.solve asks ------------------------------------------
     def _finite(self, state):
