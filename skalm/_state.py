@@ -30,16 +30,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._base import blame
 from .model import SequenceLayout, forward
 
 __all__ = [
-    "HiddenStateWarning", "TrainingRows", "Placement", "RTOL", "time_index", "warn_reused_labels",
+    "HiddenStateWarning", "TrainingRows", "Placement", "RTOL", "INITIAL_STATES",
+    "initial_hidden_state", "time_index", "warn_reused_labels",
 ]
 
 #: Two entries match when ``|a - b| <= RTOL * (|b| + s)``, ``s`` the spread (standard
 #: deviation) of the training column: far above float32 rounding (6e-8) and the round-off of
 #: a transformer applied twice, far below any change of the data that matters.
 RTOL = 1e-5
+
+#: Initial-state rules accepted by ``initial_state`` (and by ``predict(initial_state=...)``).
+INITIAL_STATES = ("auto", "zeros", "continue")
 
 #: An ``X`` whose first rows are within this relative distance of the first training rows,
 #: but beyond :data:`RTOL`, is a changed copy of the training ``X``: it cannot be placed.
@@ -324,3 +329,49 @@ def warn_reused_labels(layout, sequence_id, stacklevel=3):
         UserWarning,
         stacklevel=stacklevel,
     )
+
+
+def initial_hidden_state(rule, X, index, rows, hidden_state, weights, activation):
+    """The hidden state before the first row of ``X`` (None: zero) and, when ``X`` is placed
+    inside the training rows under "auto", the training sequences over its rows.
+
+    ``rule``: an entry of :data:`INITIAL_STATES` or an array :math:`h_0`; ``index``: the time
+    stamps of X's rows (pandas input, :func:`time_index`) or None; ``rows``, ``hidden_state``,
+    ``weights`` and ``activation``: the fitted estimator's :class:`TrainingRows`,
+    ``hidden_state_``, ``weights_`` and ``activation_``.
+    """
+    if isinstance(rule, str):
+        if rule not in INITIAL_STATES:
+            raise ValueError(
+                f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
+                f"shape {hidden_state.shape}, got {rule!r}."
+            )
+        if rule == "zeros":
+            return None, None
+        if rule == "continue":
+            return hidden_state, None
+        placement = rows.place(X, index)
+        if placement.case == "continuation":
+            return hidden_state, None
+        if placement.case == "unplaced":
+            warnings.warn(
+                f"initial_state='auto' cannot place X against the training rows: "
+                f"{placement.message} Continuing from hidden_state_, as for rows that "
+                "follow the training rows; pass initial_state='zeros', 'continue' or an "
+                "array to say which state is meant.",
+                HiddenStateWarning,
+                stacklevel=3,
+            )
+            return hidden_state, None
+        h0 = rows.state_before(placement.offset, weights, activation)
+        return h0, rows.layout_for(placement, X.shape[0])
+    with blame("initial_state"):
+        h0 = np.asarray(rule, dtype=float)
+    if h0.shape != hidden_state.shape:
+        raise ValueError(
+            f"an explicit initial_state must have shape {hidden_state.shape}, got "
+            f"{h0.shape}."
+        )
+    if not np.all(np.isfinite(h0)):
+        raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
+    return h0, None

@@ -1,82 +1,43 @@
 """The scikit-learn estimator: :class:`ElmanRNNRegressor`.
 
-The class is thin. ``fit`` validates the data once, builds a :class:`skalm.solvers.Problem`,
-looks up the activation strategy and the solver in their registries, runs the solver and stores
-the result. ``predict`` validates, chooses the initial hidden state (see the class docstring)
-and runs :func:`skalm.model.forward`. Nothing in here knows which solver it is talking to.
+The class is thin. ``fit`` validates the data once, lets :func:`skalm._setup.prepare_fit`
+build the :class:`skalm.solvers.Problem`, the activation strategy, the solver (both from their
+registries) and the starting weights, runs the solver and stores the result. ``predict``
+validates, chooses the initial hidden state (:func:`skalm._state.initial_hidden_state`) and
+runs :func:`skalm.model.forward`. Nothing in here knows which solver it is talking to.
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic
 from ._base import DTYPES as _DTYPES
 from ._base import SequenceRegressorMixin, check_magnitude, check_sequence_id
 from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
-from ._atomic import atomic
-from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
-from .activations import ACTIVATIONS, Activation, get_activation
-from .model import (
-    INITIALIZATIONS,
-    Lambdas,
-    SequenceLayout,
-    forward,
-    init_weights,
-    linear_path_start,
-    mse_loss,
-    predict_outputs,
+from ._setup import prepare_fit
+from ._state import (
+    INITIAL_STATES,
+    TrainingRows,
+    initial_hidden_state,
+    time_index,
+    warn_reused_labels,
 )
-from .solvers import SOLVERS, Problem, Solver, get_solver_class
+from .activations import ACTIVATIONS, Activation
+from .model import INITIALIZATIONS, forward, predict_outputs
 from .safety import check_forward_pass
+from .solvers import SOLVERS, Solver
 
 __all__ = ["ElmanRNNRegressor"]
-
-#: Initial-state rules accepted by ``initial_state`` (and by ``predict(initial_state=...)``).
-INITIAL_STATES = ("auto", "zeros", "continue")
-
-#: Activation name -> {strategy parameter: estimator parameter}. Activations not listed take
-#: no parameters. A table, so that ``fit`` never branches on the activation's name.
-_ACTIVATION_PARAMS = {
-    "leaky_relu": {"slope": "leaky_slope"},
-    "elu": {"alpha": "elu_alpha"},
-}
-
-#: Estimator parameters whose default means "the chosen solver's own default": they are
-#: not passed to a solver chosen by name while they hold it.
-_SOLVER_DEFAULT = {"max_iter": None, "tol": None, "n_iter_no_change": "auto"}
-
-#: Every estimator parameter that is a setting of an activation.
-_ALL_ACTIVATION_PARAMS = frozenset(
-    ours for table in _ACTIVATION_PARAMS.values() for ours in table.values()
-)
-
-
-def _same(a, b):
-    try:
-        return a is b or (isinstance(a, str) == isinstance(b, str) and bool(a == b))
-    except (TypeError, ValueError):
-        return False
-
-
-#: Estimator parameter -> field of :class:`skalm.model.Lambdas` it overrides.
-_LAMBDA_PARAMS = {
-    "lambda_A": "A",
-    "lambda_W": "W",
-    "lambda_V": "V",
-    "lambda_b": "b",
-    "lambda_c": "c",
-    "lambda_D": "D",
-}
 
 
 class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
@@ -597,137 +558,6 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.blas_threads = blas_threads
 
-    # -- pieces fit wires together ----------------------------------------------------------
-    def _make_activation(self):
-        if isinstance(self.activation, Activation):
-            return copy.deepcopy(self.activation)
-        params = {
-            own: getattr(self, ours)
-            for own, ours in _ACTIVATION_PARAMS.get(self.activation, {}).items()
-        }
-        return get_activation(self.activation, **params)
-
-    def _make_solver(self):
-        if isinstance(self.solver, Solver):
-            solver = copy.deepcopy(self.solver)
-        else:
-            cls = get_solver_class(self.solver)
-            solver = cls(**{
-                name: getattr(self, name) for name in cls.estimator_params
-                if name not in _SOLVER_DEFAULT
-                or not _same(getattr(self, name), _SOLVER_DEFAULT[name])
-            })
-        solver._validate_params()  # every setting, against the solver's own constraints
-        return solver
-
-    def _warn_unused_settings(self):
-        """One UserWarning naming the parameters set away from their defaults that neither
-        the chosen solver nor the chosen activation reads."""
-        read = set() if isinstance(self.solver, Solver) else set(
-            get_solver_class(self.solver).estimator_params
-        )
-        if isinstance(self.activation, str):
-            read |= set(_ACTIVATION_PARAMS.get(self.activation, {}).values())
-        defaults = ElmanRNNRegressor().get_params(deep=False)
-        # Every registered solver's estimator parameters, read now: solvers may be
-        # registered after import.
-        settings = {name for cls in SOLVERS.values() for name in cls.estimator_params}
-        unused = [
-            name for name in sorted(settings | _ALL_ACTIVATION_PARAMS)
-            if name not in read and not _same(getattr(self, name), defaults[name])
-        ]
-        if unused:
-            warnings.warn(
-                f"{', '.join(f'{n}={getattr(self, n)!r}' for n in unused)}: not read by "
-                f"solver={self.solver!r} with activation={self.activation!r}, so ignored. "
-                "Set solver settings on a solver instance (solver__<setting> in a grid "
-                "search), activation settings on an activation instance.",
-                UserWarning,
-                stacklevel=5,
-            )
-
-    def _make_lambdas(self, n_features, n_outputs):
-        lambdas = Lambdas.from_alpha(
-            self.alpha, self.n_hidden, n_features, n_outputs, l6=self.lambda_u
-        )
-        explicit = {
-            field: float(getattr(self, name))
-            for name, field in _LAMBDA_PARAMS.items()
-            if getattr(self, name) is not None
-        }
-        if "D" not in explicit:  # D follows A's weight, explicit or derived from alpha
-            explicit["D"] = explicit.get("A", lambdas.A)
-        return lambdas._replace(**explicit)
-
-    def _initial_weights(self, n_features, n_outputs, dtype, rng):
-        if self.warm_start and hasattr(self, "weights_"):
-            W, V, A = self.weights_.W, self.weights_.V, self.weights_.A
-            expected = (self.n_hidden, n_features, n_outputs)
-            if (W.shape[0], V.shape[1], A.shape[0]) != expected:
-                raise ValueError(
-                    "warm_start needs the same n_hidden, number of features and number of "
-                    f"outputs as the previous fit: fitted (n_hidden, n_features, n_outputs) = "
-                    f"{(W.shape[0], V.shape[1], A.shape[0])}, now {expected}."
-                )
-            weights = self.weights_.copy().astype(dtype)
-            if not self.skip_connection:
-                return weights._replace(D=None)
-            if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
-                return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
-            return weights
-        return init_weights(
-            int(self.n_hidden), n_features, n_outputs, init=self.init, scale=self.init_scale,
-            random_state=rng, dtype=dtype, skip_connection=bool(self.skip_connection),
-        )
-
-    def _build_problem(self, X, Y, layout, sequence_id, lambdas):
-        if not self.early_stopping:
-            return Problem(X, Y, lambdas, layout)
-        T = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * T))
-        if n_val < 1 or T - n_val < 2:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
-                f"{T - n_val} training and {n_val} validation rows out of {T}; need at least "
-                "2 training rows and 1 validation row."
-            )
-        split = T - n_val
-        train_layout = None
-        if layout is not None:
-            if layout.first[split:].any():
-                raise ValueError(
-                    "early_stopping holds out the last validation_fraction of the rows and "
-                    "runs them on from the training rows, so they must lie inside the last "
-                    "sequence of sequence_id and not start it; here a sequence starts among "
-                    f"the last {n_val} rows."
-                )
-            train_layout = SequenceLayout.from_sequence_id(np.asarray(sequence_id)[:split])
-        return Problem(
-            X[:split], Y[:split], lambdas, train_layout, X_val=X[split:], Y_val=Y[split:]
-        )
-
-    def _check_initial_forward(self, weights0, X, Y, activation, layout):
-        """The starting weights' forward pass and training loss over (X, Y) must be finite,
-        or no solver can start (and the weights it would fall back to are unusable)."""
-        with np.errstate(all="ignore"):
-            _, H0 = forward(weights0, X, activation, layout)
-            loss = mse_loss(weights0, H0, Y, X) if np.all(np.isfinite(H0)) else np.inf
-        if weights0.all_finite() and np.isfinite(loss):
-            return
-        if self.warm_start and hasattr(self, "weights_"):
-            start = "the weights of the previous fit (warm_start=True)"
-        else:
-            start = f"init={self.init!r}, init_scale={self.init_scale!r}"
-        start += f", activation={self.activation!r}" + "".join(
-            f", {ours}={getattr(self, ours)!r}"
-            for ours in _ACTIVATION_PARAMS.get(self.activation, {}).values()
-        )
-        raise ValueError(
-            f"The forward pass of the initial weights ({start}) over X, or its squared "
-            f"error on y, is not finite (largest |X| = {float(np.max(np.abs(X))):.3g}). "
-            "Scale X and y (e.g. StandardScaler) or use a smaller init_scale."
-        )
-
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -764,20 +594,8 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         y_1d = Y.ndim == 1
         if y_1d:
             Y = Y.reshape(-1, 1)
-        n_features, n_outputs = X.shape[1], Y.shape[1]
 
-        rng = check_random_state(self.random_state)
-        lambdas = self._make_lambdas(n_features, n_outputs)
-        activation = self._make_activation()
-        solver = self._make_solver()
-        self._warn_unused_settings()
-        weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
-        problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
-        if weights0.D is not None and not (self.warm_start and hasattr(self, "weights_")):
-            D0, c0 = linear_path_start(problem.X, problem.Y, lambdas)
-            weights0 = weights0._replace(D=D0, c=c0)
-        self._check_initial_forward(weights0, X, Y, activation, layout)
-
+        problem, activation, solver, weights0, rng = prepare_fit(self, X, Y, layout, sequence_id)
         result = solver.solve(problem, activation, weights0, random_state=rng)
         result, forward_check = check_forward_pass(
             result, problem, activation, weights0, stacklevel=5
@@ -800,57 +618,16 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self.output_bias_ = weights.c
         self.skip_weights_ = weights.D
         self.activation_ = activation
-        self.lambdas_ = lambdas
+        self.lambdas_ = problem.lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
         self.n_iter_ = int(result.n_iter)
         self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
-        self.n_outputs_ = n_outputs
+        self.n_outputs_ = Y.shape[1]
         self._y_1d = y_1d
         # What the "auto" initial-state rule needs to place later rows (see _state.py).
         self._train_rows = TrainingRows(X, H, layout, index)
         return self
-
-    def _resolve_h0(self, X, rule, index=None):
-        """The hidden state before the first row of X (None: zero) and, when X is placed
-        inside the training rows under "auto", the training sequences over its rows.
-        ``index``: the time stamps of X's rows (pandas input), or None."""
-        if isinstance(rule, str):
-            if rule not in INITIAL_STATES:
-                raise ValueError(
-                    f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
-                    f"shape {self.hidden_state_.shape}, got {rule!r}."
-                )
-            if rule == "zeros":
-                return None, None
-            if rule == "continue":
-                return self.hidden_state_, None
-            rows = self._train_rows
-            placement = rows.place(X, index)
-            if placement.case == "continuation":
-                return self.hidden_state_, None
-            if placement.case == "unplaced":
-                warnings.warn(
-                    f"initial_state='auto' cannot place X against the training rows: "
-                    f"{placement.message} Continuing from hidden_state_, as for rows that "
-                    "follow the training rows; pass initial_state='zeros', 'continue' or an "
-                    "array to say which state is meant.",
-                    HiddenStateWarning,
-                    stacklevel=3,
-                )
-                return self.hidden_state_, None
-            h0 = rows.state_before(placement.offset, self.weights_, self.activation_)
-            return h0, rows.layout_for(placement, X.shape[0])
-        with _blame("initial_state"):
-            h0 = np.asarray(rule, dtype=float)
-        if h0.shape != self.hidden_state_.shape:
-            raise ValueError(
-                f"an explicit initial_state must have shape {self.hidden_state_.shape}, got "
-                f"{h0.shape}."
-            )
-        if not np.all(np.isfinite(h0)):
-            raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
-        return h0, None
 
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Run the learned recurrence over the rows of ``X``.
@@ -902,7 +679,9 @@ None, default=None
             X = validate_data(self, X, reset=False, dtype=_DTYPES)
         check_magnitude("X", X, X.dtype)
         rule = self.initial_state if initial_state is None else initial_state
-        h0, train_layout = self._resolve_h0(X, rule, index)
+        h0, train_layout = initial_hidden_state(
+            rule, X, index, self._train_rows, self.hidden_state_, self.weights_, self.activation_
+        )
         layout = check_sequence_id(sequence_id, X.shape[0])
         warn_reused_labels(layout, sequence_id)
         if layout is None:
