@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["fill_doc"]
+__all__ = ["SHARED_DOC", "fill_doc", "join_entries"]
+
+#: numpydoc entries the package's sequence estimators share word for word.
+SHARED_DOC = {
+    "X": """X : array-like of shape (n_samples, n_features)
+    Inputs, one row per time step, in time order.""",
+    "y": """y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    Targets.""",
+    "n_features_in_": """n_features_in_ : int
+    Number of input features seen during fit.""",
+    "feature_names_in_": """feature_names_in_ : ndarray of shape (n_features,)
+    Names of the features, when X had string column names.""",
+    "n_outputs_": """n_outputs_ : int
+    Number of outputs.""",
+}
 
 _FIELD = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
@@ -37,3 +51,8 @@ def fill_doc(entries):
         return obj
 
     return decorate
+
+
+def join_entries(table, names):
+    """The entries of ``table`` named by ``names``, in that order, a blank line apart."""
+    return "\n\n".join(table[name] for name in names)

@@ -24,7 +24,7 @@ from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
-from ._docstring import fill_doc
+from ._docstring import fill_doc, join_entries
 from ._setup import PARAMS_DOC as SETUP_DOC
 from ._setup import prepare_fit
 from ._state import (
@@ -69,8 +69,7 @@ _DOC_GROUPS = {
 _DOC = {**ALM_SETTINGS_DOC, **SETUP_DOC, **STATE_DOC}
 
 
-@fill_doc({group: "\n\n".join(_DOC[name] for name in names)
-           for group, names in _DOC_GROUPS.items()})
+@fill_doc({group: join_entries(_DOC, names) for group, names in _DOC_GROUPS.items()})
 class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     r"""Elman recurrent network regressor trained by ALM-BCD (Wang, Zhang and Chen, 2024).
 
