@@ -20,7 +20,8 @@ does this ``X`` start?":
   ``X``, several offsets that fit equally, a near copy of the training ``X``) gives a
   :class:`HiddenStateWarning` and continues from ``hidden_state_``.
 
-The decision table itself is in the class docstring of :class:`~skalm.ElmanRNNRegressor`.
+The decision table is written here (:data:`PARAMS_DOC`), shown in the class docstring of
+:class:`~skalm.ElmanRNNRegressor`.
 """
 
 from __future__ import annotations
@@ -30,16 +31,87 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._base import blame
 from .model import SequenceLayout, forward
 
 __all__ = [
-    "HiddenStateWarning", "TrainingRows", "Placement", "RTOL", "time_index", "warn_reused_labels",
+    "HiddenStateWarning", "TrainingRows", "Placement", "RTOL", "INITIAL_STATES", "PARAMS_DOC",
+    "initial_hidden_state", "time_index", "warn_reused_labels",
 ]
 
 #: Two entries match when ``|a - b| <= RTOL * (|b| + s)``, ``s`` the spread (standard
 #: deviation) of the training column: far above float32 rounding (6e-8) and the round-off of
 #: a transformer applied twice, far below any change of the data that matters.
 RTOL = 1e-5
+
+#: Initial-state rules accepted by ``initial_state`` (and by ``predict(initial_state=...)``).
+INITIAL_STATES = ("auto", "zeros", "continue")
+
+#: The numpydoc entry of ``initial_state`` and the part of the Notes of
+#: :class:`~skalm.ElmanRNNRegressor` that describe the rule implemented here, composed into its
+#: class docstring (:func:`skalm._docstring.fill_doc`).
+PARAMS_DOC = {
+    "initial_state": r"""initial_state : {"auto", "zeros", "continue"}, default="auto"
+    Hidden state before the first row passed to :meth:`predict` (and :meth:`score`):
+
+    - ``"auto"``: place ``X`` in the series from its rows (decision table in Notes):
+      an ``X`` that starts with training rows starts from the state the training run
+      had there (zero for the training ``X`` itself or a prefix of it), an ``X`` that
+      shares no row with the training rows continues from ``hidden_state_``, and an
+      ``X`` that cannot be placed warns (:class:`~skalm.HiddenStateWarning`)
+      and continues from ``hidden_state_``.
+    - ``"zeros"``: always start from :math:`h_0 = 0` (``X`` is a new sequence).
+    - ``"continue"``: always start from ``hidden_state_``.
+
+    See Notes for the reason. :meth:`predict` can override it per call, also with an
+    array :math:`h_0`.""",
+    "initial_state_notes": r"""**Which hidden state predictions start from.** A causal model evaluated on the part of
+a series that follows the training part must start from the state the training rows
+left behind: that is the paper's test protocol (the recurrence runs through the
+training steps and on into the test steps). The same model scored on its own training
+rows must run them from :math:`h_0 = 0`, exactly as during training. With
+:class:`~sklearn.model_selection.TimeSeriesSplit`, ``cross_validate`` and
+``GridSearchCV`` call ``score`` with the training fold (for train scores) and with the
+test fold that immediately follows it, and cannot say which is which. The default
+``initial_state="auto"`` therefore places ``X`` by its rows. Rows match when every entry
+agrees within a relative tolerance of 1e-5 (of the entry plus the spread of its training
+column), so the training rows after a float32 round trip or recomputed by a transformer
+(``PCA.transform`` after ``fit_transform`` in a Pipeline) still match. The decision
+table (``T`` training rows, ``X`` of ``N`` rows):
+
+============================================  ==========================================
+``X`` is                                      hidden state before its first row
+============================================  ==========================================
+the training ``X`` (or a copy that matches)   :math:`0`, the training sequences replayed
+the training ``X`` then new rows (stacked)    :math:`0`; the new rows continue from the
+                                              end of the training rows
+a prefix, training rows ``0 .. N-1``          :math:`0`
+training rows from row ``k`` on (a suffix,    the state the training run had before row
+possibly followed by new rows), or a block    ``k`` (zero at a sequence start);
+``k .. k+N-1`` inside them                    training sequences kept
+no training row at all (rows that follow      ``hidden_state_``; with pandas input whose
+training, e.g. a TimeSeriesSplit test fold)   index shows a gap after the training rows:
+                                              warning, then ``hidden_state_``
+training rows out of order, or after other    warning (``HiddenStateWarning``), then
+rows; a match at several offsets; the         ``hidden_state_``
+training ``X`` changed by more than the
+tolerance (up to 1 %)
+============================================  ==========================================
+
+The lookup is cheap: one projection of each row is sorted at fit time, the first row of
+``X`` is found by binary search and a candidate offset is compared on a few rows before
+the whole overlap; the state before any training row is recomputed from states stored
+every :math:`\sqrt{T}` rows. The estimator keeps a copy of the training ``X`` for it.
+For arrays, rows that share nothing with the training rows are *assumed* to follow
+them: a new, independent series, or folds that are not in time order (``KFold``,
+``GroupKFold`` over sequences) need ``initial_state="zeros"``; a test fold after a gap
+(``TimeSeriesSplit(gap=k)``) continues from ``hidden_state_``, as the gap rows are never
+passed (pandas input with an integer or datetime index gets a warning). Inputs whose
+rows repeat exactly (discrete or one-hot features) can match training rows by
+accident; pass ``initial_state`` explicitly for them. :meth:`predict` never modifies the
+estimator: predicting twice gives the same result; ``predict(..., return_state=True)``
+returns the state after the last row for the next call.""",
+}
 
 #: An ``X`` whose first rows are within this relative distance of the first training rows,
 #: but beyond :data:`RTOL`, is a changed copy of the training ``X``: it cannot be placed.
@@ -324,3 +396,49 @@ def warn_reused_labels(layout, sequence_id, stacklevel=3):
         UserWarning,
         stacklevel=stacklevel,
     )
+
+
+def initial_hidden_state(rule, X, index, rows, hidden_state, weights, activation):
+    """The hidden state before the first row of ``X`` (None: zero) and, when ``X`` is placed
+    inside the training rows under "auto", the training sequences over its rows.
+
+    ``rule``: an entry of :data:`INITIAL_STATES` or an array :math:`h_0`; ``index``: the time
+    stamps of X's rows (pandas input, :func:`time_index`) or None; ``rows``, ``hidden_state``,
+    ``weights`` and ``activation``: the fitted estimator's :class:`TrainingRows`,
+    ``hidden_state_``, ``weights_`` and ``activation_``.
+    """
+    if isinstance(rule, str):
+        if rule not in INITIAL_STATES:
+            raise ValueError(
+                f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
+                f"shape {hidden_state.shape}, got {rule!r}."
+            )
+        if rule == "zeros":
+            return None, None
+        if rule == "continue":
+            return hidden_state, None
+        placement = rows.place(X, index)
+        if placement.case == "continuation":
+            return hidden_state, None
+        if placement.case == "unplaced":
+            warnings.warn(
+                f"initial_state='auto' cannot place X against the training rows: "
+                f"{placement.message} Continuing from hidden_state_, as for rows that "
+                "follow the training rows; pass initial_state='zeros', 'continue' or an "
+                "array to say which state is meant.",
+                HiddenStateWarning,
+                stacklevel=3,
+            )
+            return hidden_state, None
+        h0 = rows.state_before(placement.offset, weights, activation)
+        return h0, rows.layout_for(placement, X.shape[0])
+    with blame("initial_state"):
+        h0 = np.asarray(rule, dtype=float)
+    if h0.shape != hidden_state.shape:
+        raise ValueError(
+            f"an explicit initial_state must have shape {hidden_state.shape}, got "
+            f"{h0.shape}."
+        )
+    if not np.all(np.isfinite(h0)):
+        raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
+    return h0, None

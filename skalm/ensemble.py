@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._atomic import atomic
 from ._base import DTYPES, SequenceRegressorMixin, blame, validate_fit_data
 from ._compat import HasMethods, Interval, fit_context
+from ._docstring import SHARED_DOC, fill_doc, join_entries
 from .estimator import ElmanRNNRegressor
 
 __all__ = ["RNNEnsembleRegressor"]
@@ -33,6 +34,9 @@ def _fit_member(estimator, X, y, sequence_id):
     return estimator.fit(X, y, **({} if sequence_id is None else {"sequence_id": sequence_id}))
 
 
+@fill_doc({"fitted_attributes": join_entries(
+    SHARED_DOC, ("n_features_in_", "feature_names_in_", "n_outputs_")
+)})
 class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     """Average of ``n_estimators`` RNN regressors fitted from different random starts.
 
@@ -67,14 +71,7 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
     estimators_ : list of estimators
         The fitted members; ``estimators_[k].random_state`` is the seed of member k.
 
-    n_features_in_ : int
-        Number of input features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features,)
-        Names of the features, when X had string column names.
-
-    n_outputs_ : int
-        Number of outputs.
+    %(fitted_attributes)s
 
     See Also
     --------
@@ -134,6 +131,7 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
 
     @fit_context(prefer_skip_nested_validation=False)
     @atomic
+    @fill_doc(SHARED_DOC)
     def fit(self, X, y, sequence_id=None):
         """Fit ``n_estimators`` clones of ``estimator`` on the same rows.
 
@@ -141,11 +139,9 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, one row per time step, in time order.
+        %(X)s
 
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+        %(y)s
 
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row labels of independent sequences, passed to every member.
@@ -163,15 +159,13 @@ class RNNEnsembleRegressor(SequenceRegressorMixin, BaseEstimator):
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         return self
 
+    @fill_doc(SHARED_DOC)
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
-        """Mean of the members' predictions.
-
-        Never modifies the estimator.
+        """Mean of the members' predictions; never modifies the ensemble.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, one row per time step, in time order.
+        %(X)s
 
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels, passed to every member.

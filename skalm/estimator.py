@@ -1,84 +1,75 @@
 """The scikit-learn estimator: :class:`ElmanRNNRegressor`.
 
-The class is thin. ``fit`` validates the data once, builds a :class:`skalm.solvers.Problem`,
-looks up the activation strategy and the solver in their registries, runs the solver and stores
-the result. ``predict`` validates, chooses the initial hidden state (see the class docstring)
-and runs :func:`skalm.model.forward`. Nothing in here knows which solver it is talking to.
+The class is thin. ``fit`` validates the data once, lets :func:`skalm._setup.prepare_fit`
+build the :class:`skalm.solvers.Problem`, the activation strategy, the solver (both from their
+registries) and the starting weights, runs the solver and stores the result. ``predict``
+validates, chooses the initial hidden state (:func:`skalm._state.initial_hidden_state`) and
+runs :func:`skalm.model.forward`. Nothing in here knows which solver it is talking to.
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic
 from ._base import DTYPES as _DTYPES
 from ._base import SequenceRegressorMixin, check_magnitude, check_sequence_id
 from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
-from ._atomic import atomic
-from ._state import HiddenStateWarning, TrainingRows, time_index, warn_reused_labels
-from .activations import ACTIVATIONS, Activation, get_activation
-from .model import (
-    INITIALIZATIONS,
-    Lambdas,
-    SequenceLayout,
-    forward,
-    init_weights,
-    linear_path_start,
-    mse_loss,
-    predict_outputs,
+from ._docstring import fill_doc, join_entries
+from ._setup import PARAMS_DOC as SETUP_DOC
+from ._setup import prepare_fit
+from ._state import (
+    INITIAL_STATES,
+    TrainingRows,
+    PARAMS_DOC as STATE_DOC,
+    initial_hidden_state,
+    time_index,
+    warn_reused_labels,
 )
-from .solvers import SOLVERS, Problem, Solver, get_solver_class
+from .activations import ACTIVATIONS, Activation
+from .model import INITIALIZATIONS, forward, predict_outputs
 from .safety import check_forward_pass
+from .solvers import SOLVERS, ALMBCDSolver, Solver
+from .solvers.alm_bcd.alm import SETTINGS_DOC as ALM_SETTINGS_DOC
 
 __all__ = ["ElmanRNNRegressor"]
 
-#: Initial-state rules accepted by ``initial_state`` (and by ``predict(initial_state=...)``).
-INITIAL_STATES = ("auto", "zeros", "continue")
+#: The ALM-BCD settings that are estimator parameters too.
+_ALM_SETTINGS = ("gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_inner_iter", "acceleration")
 
-#: Activation name -> {strategy parameter: estimator parameter}. Activations not listed take
-#: no parameters. A table, so that ``fit`` never branches on the activation's name.
-_ACTIVATION_PARAMS = {
-    "leaky_relu": {"slope": "leaky_slope"},
-    "elu": {"alpha": "elu_alpha"},
+#: Placeholder of the class docstring -> the parameters whose entries it stands for, in
+#: signature order. Each entry is written once, by the module that owns the setting: the
+#: ALM-BCD solver (shared with its own docstring), the fit's set-up (_setup.py) and the
+#: initial-state rule (_state.py).
+_DOC_GROUPS = {
+    "activation_and_solver": ("activation", "solver"),
+    "regularization": (
+        "alpha", "lambda_A", "lambda_W", "lambda_V", "lambda_b", "lambda_c", "lambda_u",
+        "lambda_D", "skip_connection", "leaky_slope", "elu_alpha",
+    ),
+    "solver_settings": (
+        "gamma0", "eta1", "eta2", "eta3", "eta4", "mu", "max_iter", "max_inner_iter",
+        "acceleration", "tol", "n_iter_no_change",
+    ),
+    "validation": ("early_stopping", "validation_fraction"),
+    "initial_weights": ("init", "init_scale"),
+    "initial_state": ("initial_state",),
+    "run": ("verbose", "warm_start", "blas_threads"),
+    "initial_state_notes": ("initial_state_notes",),
 }
-
-#: Estimator parameters whose default means "the chosen solver's own default": they are
-#: not passed to a solver chosen by name while they hold it.
-_SOLVER_DEFAULT = {"max_iter": None, "tol": None, "n_iter_no_change": "auto"}
-
-#: Every estimator parameter that is a setting of an activation.
-_ALL_ACTIVATION_PARAMS = frozenset(
-    ours for table in _ACTIVATION_PARAMS.values() for ours in table.values()
-)
+_DOC = {**ALM_SETTINGS_DOC, **SETUP_DOC, **STATE_DOC}
 
 
-def _same(a, b):
-    try:
-        return a is b or (isinstance(a, str) == isinstance(b, str) and bool(a == b))
-    except (TypeError, ValueError):
-        return False
-
-
-#: Estimator parameter -> field of :class:`skalm.model.Lambdas` it overrides.
-_LAMBDA_PARAMS = {
-    "lambda_A": "A",
-    "lambda_W": "W",
-    "lambda_V": "V",
-    "lambda_b": "b",
-    "lambda_c": "c",
-    "lambda_D": "D",
-}
-
-
+@fill_doc({group: join_entries(_DOC, names) for group, names in _DOC_GROUPS.items()})
 class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     r"""Elman recurrent network regressor trained by ALM-BCD (Wang, Zhang and Chen, 2024).
 
@@ -106,209 +97,23 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     n_hidden : int, default=20
         Number of hidden units, the paper's :math:`r`.
 
-    activation : {"relu", "leaky_relu", "elu", "tanh"} or Activation instance, default="tanh"
-        The activation :math:`\sigma`. ``"leaky_relu"`` is :math:`\max(u, w u)` with
-        :math:`w` = ``leaky_slope``; ``"elu"`` is :math:`u` for :math:`u \ge 0` and
-        :math:`\alpha_{\mathrm{ELU}}(e^u - 1)` below, with :math:`\alpha_{\mathrm{ELU}}` =
-        ``elu_alpha``. ``"tanh"`` is not in the paper (whose experiments use ``"relu"``); it
-        is the default because it generalizes better, measured by test error: a saturating
-        unit keeps time in the hidden state (a stable cycle), where the paper's ReLU runs
-        ended near the linear solution, and its forward pass cannot overflow. Test MSE
-        against RidgeCV's on the hidden-oscillator series 0.09x (ReLU 1.03x), NARMA-10 and
-        the paper's T=500 set lower too (``docs/user_guide/memory.rst``).
+    %(activation_and_solver)s
 
-    solver : str or Solver instance, default="alm-bcd"
-        The training algorithm. A string is looked up in the registry
-        :data:`skalm.solvers.SOLVERS` (an unknown name gives an error that lists the
-        registered ones), and the solver is built from this estimator's parameters that it
-        declares in its ``estimator_params`` (for ``"alm-bcd"``: ``gamma0``, ``eta1`` to
-        ``eta4``, ``mu``, ``max_iter``, ``max_inner_iter``, ``acceleration``, ``tol``,
-        ``n_iter_no_change``, ``blas_threads`` and ``verbose``; the other solvers take
-        ``max_iter``, ``tol``, ``n_iter_no_change``, ``blas_threads`` and ``verbose``). A
-        :class:`skalm.solvers.Solver` *instance* is used as given (a copy of it, with its own
-        settings). An instance is how settings that are not estimator parameters are
-        reached, e.g. ``solver=ALMBCDSolver(eps0=1e-2)``, and they can be tuned by
-        :class:`~sklearn.model_selection.GridSearchCV` as ``solver__eps0``. Nothing is
-        ignored silently: ``fit`` warns (``UserWarning``) when an estimator parameter set
-        away from its default is one the chosen solver (or activation) does not read, e.g.
-        ``gamma0`` with ``solver="lbfgs"``, or any solver setting with a solver instance.
+    %(regularization)s
 
-    alpha : float, default=1.0
-        The paper's regularization scale :math:`\tau` (Table 2). Each weight block's
-        :math:`\lambda` is ``alpha`` divided by the block's entry count:
-        :math:`\lambda_1 = \tau/(r m)` (A), :math:`\lambda_2 = \tau/r^2` (W),
-        :math:`\lambda_3 = \tau/(r n)` (V), :math:`\lambda_4 = \tau/r` (b),
-        :math:`\lambda_5 = \tau/m` (c), so each block's penalty is ``alpha`` times the mean
-        square of its entries. The paper uses :math:`\tau = 1` for S&P volatility, 12 and
-        500 for its synthetic sets. A ``lambda_*`` parameter set explicitly overrides its
-        block's value.
+    %(solver_settings)s
 
-    lambda_A : float or None, default=None
-        :math:`\lambda_1`, weight of :math:`\|A\|_F^2` (output weights). None: ``alpha/(r m)``.
+    %(validation)s
 
-    lambda_W : float or None, default=None
-        :math:`\lambda_2`, weight of :math:`\|W\|_F^2` (recurrent weights). None:
-        ``alpha/r**2``.
+    %(initial_weights)s
 
-    lambda_V : float or None, default=None
-        :math:`\lambda_3`, weight of :math:`\|V\|_F^2` (input weights). None: ``alpha/(r n)``.
-
-    lambda_b : float or None, default=None
-        :math:`\lambda_4`, weight of :math:`\|b\|^2` (hidden bias). None: ``alpha/r``.
-
-    lambda_c : float or None, default=None
-        :math:`\lambda_5`, weight of :math:`\|c\|^2` (output bias). None: ``alpha/m``.
-
-    lambda_u : float, default=1e-8
-        :math:`\lambda_6`, weight of :math:`\|u\|^2`, the pre-activations (not derived from
-        ``alpha``; the paper's value is 1e-8).
-
-    lambda_D : float or None, default=None
-        :math:`\lambda_D`, weight of :math:`\|D\|_F^2`, the skip weights (not in the paper;
-        only read with ``skip_connection=True``). None: the output weights' value
-        :math:`\lambda_1`. Set on its own, it tunes the linear path apart from the recurrent
-        one: with the recurrent part switched off by its penalty (:math:`A = 0`) and
-        ``lambda_c=0`` the model is :class:`~sklearn.linear_model.Ridge` with
-        ``alpha = n_samples * lambda_D``.
-
-    skip_connection : bool, default=False
-        Add a linear skip connection from input to output:
-        :math:`\hat y_t = A h_t + D x_t + c` with :math:`D` of shape (n_outputs,
-        n_features), penalized by :math:`\lambda_D \|D\|_F^2` (``lambda_D``). The linear
-        path starts from the ridge solution (:math:`D`, :math:`c` minimizing the objective
-        with :math:`A = 0`), so the initial network is ridge regression plus the small random
-        recurrent part. False (default): the paper's model. Every solver supports it; see
-        the :ref:`user guide <skip-connection>`.
-
-    leaky_slope : float, default=0.01
-        Slope :math:`w \in (0, 1)` of ``"leaky_relu"`` on the negative half-line. Only
-        read when ``activation="leaky_relu"``.
-
-    elu_alpha : float, default=1.0
-        Scale :math:`\alpha > 0` of the negative branch of ``"elu"`` (the paper uses 1).
-        Only read when ``activation="elu"``. Not to be confused with ``alpha``.
-
-    gamma0 : float, default=1.0
-        :math:`\gamma_0 > 0`, the initial penalty of the augmented Lagrangian.
-
-    eta1 : float, default=0.99
-        :math:`\eta_1 \in (0, 1)`: the penalty stays the same when FeasVio fell below
-        :math:`\eta_1` times its previous value.
-
-    eta2 : float, default=5/6
-        :math:`\eta_2 \in (0, 1)`: otherwise the penalty grows at least by :math:`1/\eta_2`.
-
-    eta3 : float, default=0.01
-        :math:`\eta_3 > 0`: ... and at least to :math:`\|\xi\|^{1+\eta_3}`,
-        :math:`\|\zeta\|^{1+\eta_3}`. The paper's convergence proof (Thm 4.7) needs
-        :math:`\eta_3 > 1`; its experiments, and this default, use 0.01.
-
-    eta4 : float, default=5/6
-        :math:`\eta_4 \in (0, 1)`: the inner tolerance shrinks as
-        :math:`\epsilon_k = \eta_4 \epsilon_{k-1}`.
-
-    mu : float, default=1e-5
-        :math:`\mu > 0`, the proximal weight of the u-block (``sigma`` in the paper's code).
-
-    max_iter : int or None, default=None
-        Cap on the solver's iterations (for ALM-BCD the outer iterations :math:`k`). A
-        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it ends the fit
-        before a stopping rule is met. None: the chosen solver's own default (100 for
-        ``"alm-bcd"``, 500 for ``"lbfgs"``, ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and
-        ``"adam"``, 200 for ``"sgd"`` and ``"admmirnn"``, 100 for ``"nails"`` and
-        ``"nailm"``). What one iteration is differs between solvers (:ref:`solvers`).
-
-    max_inner_iter : int, default=50
-        Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code, whose
-        default is 100). With the momentum carried across outer iterations, shorter inner
-        loops lose little per sweep and let the practical rule stop sooner: on the paper's
-        T=500 set, 50 stops at R = 8.09 after 3,350 sweeps, 100 at R = 7.88 after 7,300;
-        L-BFGS reaches 8.37 (``benchmarks/alm_acceleration.py``; times in :ref:`performance`).
-
-    acceleration : {"nesterov"} or None, default="nesterov"
-        ALM-BCD's inner loop. ``"nesterov"`` starts every BCD sweep from an extrapolated
-        (h, u) and falls back to a plain sweep (restarting the momentum) whenever that would
-        raise the augmented Lagrangian, so the inner loop stays monotone; the momentum
-        carries over between outer iterations. Not in the paper: on the paper's T=500
-        synthetic set the paper's BCD stalls (R = 13.6 after 100 outer iterations at these
-        defaults) where the extrapolated one passes L-BFGS's R = 8.37 after 10 and stops by
-        the practical rule at R = 7.88. None runs the paper's Algorithm 3.2 exactly.
-
-    tol : float or None, default=None
-        Relative improvement that counts for the practical stopping rule (see
-        ``n_iter_no_change``). None: the chosen solver's own default (1e-3 for
-        ``"alm-bcd"``, 1e-4 for the others).
-
-    n_iter_no_change : int, None or "auto", default="auto"
-        Practical stopping rule: stop when for this many consecutive outer iterations
-        neither the training objective :math:`R` (of the true forward pass) nor FeasVio
-        (while it exceeds ``tol`` times the norm of the auxiliary hidden states)
-        improved by a relative ``tol`` on their best values -- or, with
-        ``early_stopping=True``, when the validation loss did not. None: only the paper's
-        rule :math:`\epsilon_k \le \epsilon_*` and the caps stop the run. ``"auto"``: the
-        chosen solver's own default (10; 5 for ``"nails"`` and ``"nailm"``).
-
-    early_stopping : bool, default=False
-        Hold out the *last* ``validation_fraction`` of the training rows, in time order, as
-        validation rows. They are not trained on; their loss is computed by running the
-        recurrence on from the end of the remaining training rows (the paper's test
-        protocol), recorded in ``history_["val_loss"]``, drives ``n_iter_no_change``, and
-        the weights of the best validated iteration are kept. With ``sequence_id``, the
-        validation rows must lie inside the last sequence (and not start it).
-
-    validation_fraction : float, default=0.1
-        Fraction of the rows held out when ``early_stopping=True``.
-
-    init : {"normal", "he", "glorot", "lecun"}, default="normal"
-        Initial weights (biases start at 0; paper section 5.4). ``"normal"``: every
-        weight :math:`N(0, \text{init\_scale}^2)`; the others use the standard deviation of
-        the He, Glorot or LeCun rule for each matrix.
-
-    init_scale : float, default=0.1
-        Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
-        spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1
-        for ``n_hidden`` > 100, where the forward pass of the start grows geometrically along
-        the sequence. For wide networks use ``init="lecun"`` or ``"glorot"`` or a smaller
-        scale (bundled S&P data, ``n_hidden=200``: the default start makes ALM-BCD diverge
-        at its third iteration, with a warning; ``init="lecun"`` reaches test MSE 0.018).
-
-    initial_state : {"auto", "zeros", "continue"}, default="auto"
-        Hidden state before the first row passed to :meth:`predict` (and :meth:`score`):
-
-        - ``"auto"``: place ``X`` in the series from its rows (decision table in Notes):
-          an ``X`` that starts with training rows starts from the state the training run
-          had there (zero for the training ``X`` itself or a prefix of it), an ``X`` that
-          shares no row with the training rows continues from ``hidden_state_``, and an
-          ``X`` that cannot be placed warns (:class:`~skalm.HiddenStateWarning`)
-          and continues from ``hidden_state_``.
-        - ``"zeros"``: always start from :math:`h_0 = 0` (``X`` is a new sequence).
-        - ``"continue"``: always start from ``hidden_state_``.
-
-        See Notes for the reason. :meth:`predict` can override it per call, also with an
-        array :math:`h_0`.
+    %(initial_state)s
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights (and any randomness of the solver). Pass an int for
         reproducible fits.
 
-    verbose : int, default=0
-        ``1``: print one line per outer iteration (training loss, FeasVio, certificate
-        :math:`\kappa`, penalty :math:`\gamma`, elapsed and estimated remaining time).
-
-    warm_start : bool, default=False
-        Start from the fitted weights of the previous call to :meth:`fit` instead of new
-        random ones (the ALM itself restarts: multipliers 0, penalty ``gamma0``). The data
-        must have the same number of features and outputs. If ``skip_connection`` changed
-        since that fit, the previous :math:`W, V, b, A, c` are kept and :math:`D` starts at
-        zero (skip turned on: the start predicts exactly as the previous fit) or is dropped
-        (skip turned off).
-
-    blas_threads : int or None, default=1
-        BLAS threads used while the solver runs (threadpoolctl); None leaves the process
-        setting alone. For ``alm-bcd`` it is the number of threads that sweep time chunks of
-        long sequences (T >= 2000), with the same result up to rounding, while BLAS stays on
-        one thread (see the performance notes of the user guide). One thread is the default:
-        one fit per core (``n_jobs`` in a grid search) uses a machine best.
+    %(run)s
 
     Attributes
     ----------
@@ -396,52 +201,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
     so cross-validation slices it with the rows (with metadata routing enabled, request it
     with ``est.set_fit_request(sequence_id=True)``).
 
-    **Which hidden state predictions start from.** A causal model evaluated on the part of
-    a series that follows the training part must start from the state the training rows
-    left behind: that is the paper's test protocol (the recurrence runs through the
-    training steps and on into the test steps). The same model scored on its own training
-    rows must run them from :math:`h_0 = 0`, exactly as during training. With
-    :class:`~sklearn.model_selection.TimeSeriesSplit`, ``cross_validate`` and
-    ``GridSearchCV`` call ``score`` with the training fold (for train scores) and with the
-    test fold that immediately follows it, and cannot say which is which. The default
-    ``initial_state="auto"`` therefore places ``X`` by its rows. Rows match when every entry
-    agrees within a relative tolerance of 1e-5 (of the entry plus the spread of its training
-    column), so the training rows after a float32 round trip or recomputed by a transformer
-    (``PCA.transform`` after ``fit_transform`` in a Pipeline) still match. The decision
-    table (``T`` training rows, ``X`` of ``N`` rows):
-
-    ============================================  ==========================================
-    ``X`` is                                      hidden state before its first row
-    ============================================  ==========================================
-    the training ``X`` (or a copy that matches)   :math:`0`, the training sequences replayed
-    the training ``X`` then new rows (stacked)    :math:`0`; the new rows continue from the
-                                                  end of the training rows
-    a prefix, training rows ``0 .. N-1``          :math:`0`
-    training rows from row ``k`` on (a suffix,    the state the training run had before row
-    possibly followed by new rows), or a block    ``k`` (zero at a sequence start);
-    ``k .. k+N-1`` inside them                    training sequences kept
-    no training row at all (rows that follow      ``hidden_state_``; with pandas input whose
-    training, e.g. a TimeSeriesSplit test fold)   index shows a gap after the training rows:
-                                                  warning, then ``hidden_state_``
-    training rows out of order, or after other    warning (``HiddenStateWarning``), then
-    rows; a match at several offsets; the         ``hidden_state_``
-    training ``X`` changed by more than the
-    tolerance (up to 1 %)
-    ============================================  ==========================================
-
-    The lookup is cheap: one projection of each row is sorted at fit time, the first row of
-    ``X`` is found by binary search and a candidate offset is compared on a few rows before
-    the whole overlap; the state before any training row is recomputed from states stored
-    every :math:`\sqrt{T}` rows. The estimator keeps a copy of the training ``X`` for it.
-    For arrays, rows that share nothing with the training rows are *assumed* to follow
-    them: a new, independent series, or folds that are not in time order (``KFold``,
-    ``GroupKFold`` over sequences) need ``initial_state="zeros"``; a test fold after a gap
-    (``TimeSeriesSplit(gap=k)``) continues from ``hidden_state_``, as the gap rows are never
-    passed (pandas input with an integer or datetime index gets a warning). Inputs whose
-    rows repeat exactly (discrete or one-hot features) can match training rows by
-    accident; pass ``initial_state`` explicitly for them. :meth:`predict` never modifies the
-    estimator: predicting twice gives the same result; ``predict(..., return_state=True)``
-    returns the state after the last row for the next call.
+    %(initial_state_notes)s
 
     ``predict(X, sequence_id=...)`` and ``score(..., sequence_id=...)`` accept sequence
     labels too: every sequence after the first starts from zero, the first one follows the
@@ -491,15 +251,9 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         "skip_connection": ["boolean"],
         "leaky_slope": [Interval(Real, 0, 1, closed="neither")],
         "elu_alpha": [Interval(Real, 0, None, closed="neither")],
-        "gamma0": [Interval(Real, 0, None, closed="neither")],
-        "eta1": [Interval(Real, 0, 1, closed="neither")],
-        "eta2": [Interval(Real, 0, 1, closed="neither")],
-        "eta3": [Interval(Real, 0, None, closed="neither")],
-        "eta4": [Interval(Real, 0, 1, closed="neither")],
-        "mu": [Interval(Real, 0, None, closed="neither")],
+        # The ALM-BCD settings tuned on the estimator: the solver's own constraints.
+        **{name: ALMBCDSolver._parameter_constraints[name] for name in _ALM_SETTINGS},
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
-        "max_inner_iter": [Interval(Integral, 1, None, closed="left")],
-        "acceleration": [StrOptions({"nesterov"}), None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None,
                              StrOptions({"auto"})],
@@ -597,137 +351,6 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.blas_threads = blas_threads
 
-    # -- pieces fit wires together ----------------------------------------------------------
-    def _make_activation(self):
-        if isinstance(self.activation, Activation):
-            return copy.deepcopy(self.activation)
-        params = {
-            own: getattr(self, ours)
-            for own, ours in _ACTIVATION_PARAMS.get(self.activation, {}).items()
-        }
-        return get_activation(self.activation, **params)
-
-    def _make_solver(self):
-        if isinstance(self.solver, Solver):
-            solver = copy.deepcopy(self.solver)
-        else:
-            cls = get_solver_class(self.solver)
-            solver = cls(**{
-                name: getattr(self, name) for name in cls.estimator_params
-                if name not in _SOLVER_DEFAULT
-                or not _same(getattr(self, name), _SOLVER_DEFAULT[name])
-            })
-        solver._validate_params()  # every setting, against the solver's own constraints
-        return solver
-
-    def _warn_unused_settings(self):
-        """One UserWarning naming the parameters set away from their defaults that neither
-        the chosen solver nor the chosen activation reads."""
-        read = set() if isinstance(self.solver, Solver) else set(
-            get_solver_class(self.solver).estimator_params
-        )
-        if isinstance(self.activation, str):
-            read |= set(_ACTIVATION_PARAMS.get(self.activation, {}).values())
-        defaults = ElmanRNNRegressor().get_params(deep=False)
-        # Every registered solver's estimator parameters, read now: solvers may be
-        # registered after import.
-        settings = {name for cls in SOLVERS.values() for name in cls.estimator_params}
-        unused = [
-            name for name in sorted(settings | _ALL_ACTIVATION_PARAMS)
-            if name not in read and not _same(getattr(self, name), defaults[name])
-        ]
-        if unused:
-            warnings.warn(
-                f"{', '.join(f'{n}={getattr(self, n)!r}' for n in unused)}: not read by "
-                f"solver={self.solver!r} with activation={self.activation!r}, so ignored. "
-                "Set solver settings on a solver instance (solver__<setting> in a grid "
-                "search), activation settings on an activation instance.",
-                UserWarning,
-                stacklevel=5,
-            )
-
-    def _make_lambdas(self, n_features, n_outputs):
-        lambdas = Lambdas.from_alpha(
-            self.alpha, self.n_hidden, n_features, n_outputs, l6=self.lambda_u
-        )
-        explicit = {
-            field: float(getattr(self, name))
-            for name, field in _LAMBDA_PARAMS.items()
-            if getattr(self, name) is not None
-        }
-        if "D" not in explicit:  # D follows A's weight, explicit or derived from alpha
-            explicit["D"] = explicit.get("A", lambdas.A)
-        return lambdas._replace(**explicit)
-
-    def _initial_weights(self, n_features, n_outputs, dtype, rng):
-        if self.warm_start and hasattr(self, "weights_"):
-            W, V, A = self.weights_.W, self.weights_.V, self.weights_.A
-            expected = (self.n_hidden, n_features, n_outputs)
-            if (W.shape[0], V.shape[1], A.shape[0]) != expected:
-                raise ValueError(
-                    "warm_start needs the same n_hidden, number of features and number of "
-                    f"outputs as the previous fit: fitted (n_hidden, n_features, n_outputs) = "
-                    f"{(W.shape[0], V.shape[1], A.shape[0])}, now {expected}."
-                )
-            weights = self.weights_.copy().astype(dtype)
-            if not self.skip_connection:
-                return weights._replace(D=None)
-            if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
-                return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
-            return weights
-        return init_weights(
-            int(self.n_hidden), n_features, n_outputs, init=self.init, scale=self.init_scale,
-            random_state=rng, dtype=dtype, skip_connection=bool(self.skip_connection),
-        )
-
-    def _build_problem(self, X, Y, layout, sequence_id, lambdas):
-        if not self.early_stopping:
-            return Problem(X, Y, lambdas, layout)
-        T = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * T))
-        if n_val < 1 or T - n_val < 2:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
-                f"{T - n_val} training and {n_val} validation rows out of {T}; need at least "
-                "2 training rows and 1 validation row."
-            )
-        split = T - n_val
-        train_layout = None
-        if layout is not None:
-            if layout.first[split:].any():
-                raise ValueError(
-                    "early_stopping holds out the last validation_fraction of the rows and "
-                    "runs them on from the training rows, so they must lie inside the last "
-                    "sequence of sequence_id and not start it; here a sequence starts among "
-                    f"the last {n_val} rows."
-                )
-            train_layout = SequenceLayout.from_sequence_id(np.asarray(sequence_id)[:split])
-        return Problem(
-            X[:split], Y[:split], lambdas, train_layout, X_val=X[split:], Y_val=Y[split:]
-        )
-
-    def _check_initial_forward(self, weights0, X, Y, activation, layout):
-        """The starting weights' forward pass and training loss over (X, Y) must be finite,
-        or no solver can start (and the weights it would fall back to are unusable)."""
-        with np.errstate(all="ignore"):
-            _, H0 = forward(weights0, X, activation, layout)
-            loss = mse_loss(weights0, H0, Y, X) if np.all(np.isfinite(H0)) else np.inf
-        if weights0.all_finite() and np.isfinite(loss):
-            return
-        if self.warm_start and hasattr(self, "weights_"):
-            start = "the weights of the previous fit (warm_start=True)"
-        else:
-            start = f"init={self.init!r}, init_scale={self.init_scale!r}"
-        start += f", activation={self.activation!r}" + "".join(
-            f", {ours}={getattr(self, ours)!r}"
-            for ours in _ACTIVATION_PARAMS.get(self.activation, {}).values()
-        )
-        raise ValueError(
-            f"The forward pass of the initial weights ({start}) over X, or its squared "
-            f"error on y, is not finite (largest |X| = {float(np.max(np.abs(X))):.3g}). "
-            "Scale X and y (e.g. StandardScaler) or use a smaller init_scale."
-        )
-
     # -- scikit-learn API -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic
@@ -764,20 +387,8 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         y_1d = Y.ndim == 1
         if y_1d:
             Y = Y.reshape(-1, 1)
-        n_features, n_outputs = X.shape[1], Y.shape[1]
 
-        rng = check_random_state(self.random_state)
-        lambdas = self._make_lambdas(n_features, n_outputs)
-        activation = self._make_activation()
-        solver = self._make_solver()
-        self._warn_unused_settings()
-        weights0 = self._initial_weights(n_features, n_outputs, X.dtype, rng)
-        problem = self._build_problem(X, Y, layout, sequence_id, lambdas)
-        if weights0.D is not None and not (self.warm_start and hasattr(self, "weights_")):
-            D0, c0 = linear_path_start(problem.X, problem.Y, lambdas)
-            weights0 = weights0._replace(D=D0, c=c0)
-        self._check_initial_forward(weights0, X, Y, activation, layout)
-
+        problem, activation, solver, weights0, rng = prepare_fit(self, X, Y, layout, sequence_id)
         result = solver.solve(problem, activation, weights0, random_state=rng)
         result, forward_check = check_forward_pass(
             result, problem, activation, weights0, stacklevel=5
@@ -800,57 +411,16 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self.output_bias_ = weights.c
         self.skip_weights_ = weights.D
         self.activation_ = activation
-        self.lambdas_ = lambdas
+        self.lambdas_ = problem.lambdas
         self.history_ = {key: list(values) for key, values in result.history.items()}
         self.n_iter_ = int(result.n_iter)
         self.forward_check_ = forward_check
         self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
-        self.n_outputs_ = n_outputs
+        self.n_outputs_ = Y.shape[1]
         self._y_1d = y_1d
         # What the "auto" initial-state rule needs to place later rows (see _state.py).
         self._train_rows = TrainingRows(X, H, layout, index)
         return self
-
-    def _resolve_h0(self, X, rule, index=None):
-        """The hidden state before the first row of X (None: zero) and, when X is placed
-        inside the training rows under "auto", the training sequences over its rows.
-        ``index``: the time stamps of X's rows (pandas input), or None."""
-        if isinstance(rule, str):
-            if rule not in INITIAL_STATES:
-                raise ValueError(
-                    f"initial_state must be one of {list(INITIAL_STATES)} or an array of "
-                    f"shape {self.hidden_state_.shape}, got {rule!r}."
-                )
-            if rule == "zeros":
-                return None, None
-            if rule == "continue":
-                return self.hidden_state_, None
-            rows = self._train_rows
-            placement = rows.place(X, index)
-            if placement.case == "continuation":
-                return self.hidden_state_, None
-            if placement.case == "unplaced":
-                warnings.warn(
-                    f"initial_state='auto' cannot place X against the training rows: "
-                    f"{placement.message} Continuing from hidden_state_, as for rows that "
-                    "follow the training rows; pass initial_state='zeros', 'continue' or an "
-                    "array to say which state is meant.",
-                    HiddenStateWarning,
-                    stacklevel=3,
-                )
-                return self.hidden_state_, None
-            h0 = rows.state_before(placement.offset, self.weights_, self.activation_)
-            return h0, rows.layout_for(placement, X.shape[0])
-        with _blame("initial_state"):
-            h0 = np.asarray(rule, dtype=float)
-        if h0.shape != self.hidden_state_.shape:
-            raise ValueError(
-                f"an explicit initial_state must have shape {self.hidden_state_.shape}, got "
-                f"{h0.shape}."
-            )
-        if not np.all(np.isfinite(h0)):
-            raise ValueError("an explicit initial_state must be finite (no NaN or inf).")
-        return h0, None
 
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
         """Run the learned recurrence over the rows of ``X``.
@@ -902,7 +472,9 @@ None, default=None
             X = validate_data(self, X, reset=False, dtype=_DTYPES)
         check_magnitude("X", X, X.dtype)
         rule = self.initial_state if initial_state is None else initial_state
-        h0, train_layout = self._resolve_h0(X, rule, index)
+        h0, train_layout = initial_hidden_state(
+            rule, X, index, self._train_rows, self.hidden_state_, self.weights_, self.activation_
+        )
         layout = check_sequence_id(sequence_id, X.shape[0])
         warn_reused_labels(layout, sequence_id)
         if layout is None:

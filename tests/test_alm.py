@@ -6,11 +6,20 @@ an outer iteration whose weights run forward no better than the anchor sends the
 back to the anchor. ``anchor=None`` is the paper's rule (restart from s^0 only when
 L(s^{k-1}) > Gamma). The oracle here is :func:`skalm.model.objective` and
 :func:`skalm.model.forward`, computed independently of the solver's bookkeeping.
+
+Divergence: when the penalty gamma or an iterate becomes non-finite or absurdly large (forced
+by extreme ALM settings, data scaled by 1e100 or a failing linear solve), the fit stops,
+keeps the last finite iterate and says so with a ConvergenceWarning; no weight or prediction
+is NaN.
 """
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
+from sklearn.utils import check_random_state
 
+from _cases import TINY, assert_finite_model, fit_diverging, short_series
+from skalm import ElmanRNNRegressor
 from skalm.activations import get_activation
 from skalm.model import Lambdas, forward, init_weights, objective
 from skalm.solvers import Problem
@@ -103,3 +112,73 @@ def test_anchor_never_returns_worse_than_the_start():
     R_final = objective(res.weights, problem.X, problem.Y, act, problem.lambdas)
     assert R_final <= objective(w0, problem.X, problem.Y, act, problem.lambdas)
     assert R_final == pytest.approx(min(res.history["objective"]), rel=1e-12)
+
+
+# -- divergence: the run stops, keeps a finite iterate and warns ----------------------------
+@pytest.fixture(scope="module")
+def series():
+    return short_series()
+
+
+
+def initial_weights(est, X, y):
+    """The weights fit starts from (the same draw as the estimator's)."""
+    m = 1 if np.ndim(y) == 1 else y.shape[1]
+    return init_weights(est.n_hidden, X.shape[1], m, init=est.init, scale=est.init_scale,
+                        random_state=check_random_state(est.random_state))
+
+
+@pytest.mark.parametrize("solver", [
+    ALMBCDSolver(gamma0=1e300, max_iter=3, max_inner_iter=3),  # gamma overflows at once
+    ALMBCDSolver(eta1=1e-300, eta2=1e-300, max_iter=3, max_inner_iter=3),  # gamma *= 1e300
+    ALMBCDSolver(mu=1e300, max_iter=3, max_inner_iter=3),  # infinite certificate
+], ids=["gamma0=1e300", "eta2=1e-300", "mu=1e300"])
+def test_alm_divergence_at_the_first_iteration_keeps_the_initial_weights(series, solver):
+    X, y = series
+    est = ElmanRNNRegressor(solver=solver, n_hidden=3, random_state=0)
+    est, messages = fit_diverging(est, X, y)
+    assert est.n_iter_ == 0  # nothing accepted: the last finite iterate is the start
+    for got, want in zip(est.weights_, initial_weights(est, X, y)):
+        assert_array_equal(got, want)
+    assert_finite_model(est, X)
+
+
+def test_alm_divergence_after_some_iterations_keeps_a_recorded_iterate(series):
+    """The penalty may not exceed max_gamma: with eta1 tiny it grows by 1/eta2 = 1.25 every
+    outer iteration, so the third iteration's gamma (1.25**3 = 1.95) passes max_gamma=1.9."""
+    X, y = series
+    solver = ALMBCDSolver(eta1=1e-12, eta2=0.8, max_gamma=1.9, max_iter=20, max_inner_iter=3,
+                          n_iter_no_change=None)
+    est, messages = fit_diverging(ElmanRNNRegressor(solver=solver, n_hidden=3, random_state=0),
+                                  X, y)
+    assert est.n_iter_ == 2 and "iteration 3" in messages[0]
+    assert max(est.history_["gamma"]) <= 1.9
+    # the weights are those of a recorded iterate: their objective is one of the history's
+    R = objective(est.weights_, X, y[:, None], est.activation_, est.lambdas_)
+    assert np.isclose(R, est.history_["objective"], rtol=1e-12).any()
+    assert_finite_model(est, X)
+
+
+def test_data_scaled_by_1e100_diverges_with_a_warning_not_nan(series):
+    X, y = series
+    est = ElmanRNNRegressor(**TINY)
+    est, _ = fit_diverging(est, X * 1e100, y * 1e100)
+    assert_finite_model(est, X * 1e100)
+
+
+class _FailingLinearSolve(ALMBCDSolver):
+    """ALM-BCD whose third outer iteration hits a singular, non-finite block system."""
+
+    def inner_start(self, state):
+        if state.k == 2:
+            raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
+        return super().inner_start(state)
+
+
+def test_a_failing_linear_solve_is_divergence_not_a_crash(series):
+    X, y = series
+    solver = _FailingLinearSolve(max_iter=10, max_inner_iter=3, n_iter_no_change=None)
+    est, messages = fit_diverging(ElmanRNNRegressor(solver=solver, n_hidden=3, random_state=0),
+                                  X, y)
+    assert est.n_iter_ == 2 and "linear algebra" in messages[0]
+    assert_finite_model(est, X)

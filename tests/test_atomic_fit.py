@@ -11,6 +11,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 
+import skalm._setup
 import skalm.ensemble
 import skalm.estimator
 from skalm import ElmanRNNRegressor, RNNEnsembleRegressor
@@ -56,7 +57,7 @@ STAGES = {
         None),
     "initial forward check": (
         {}, lambda X, y: (X.to_numpy()[:, :2], y),
-        (ElmanRNNRegressor, "_check_initial_forward", Boom("initial"))),
+        (skalm._setup, "check_initial_forward", Boom("initial"))),
     "solver interrupted (KeyboardInterrupt)": (
         {}, lambda X, y: (X.to_numpy()[:, :2], y),
         (ALMBCDSolver, "solve", KeyboardInterrupt())),

@@ -7,7 +7,10 @@
   (paper eq. 4.6);
 * kappa is 0 at a hand-built stationary point;
 * on the paper's T=10 synthetic configuration FeasVio falls by >= 100x within 50 outer iterations;
-* the reported losses come from a forward pass of the learned weights, not from the auxiliary h.
+* the reported losses come from a forward pass of the learned weights, not from the auxiliary h;
+* with the skip connection D: the z-block is the ridge regression on [h_t, x_t, 1] (against
+  ``numpy.linalg.lstsq``), the h-block zeroes the gradient in h, and the gradients behind
+  kappa include grad_D (against central differences).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skalm.activations import ELU, LeakyReLU, ReLU, Tanh
+from skalm.activations import ELU, LeakyReLU, ReLU, Tanh, get_activation
 from skalm.model import (
     Lambdas,
     RNNWeights,
@@ -35,6 +38,7 @@ from skalm.solvers.alm_bcd import (
     constraints,
     gradients,
     h_block,
+    inner_loop,
     u_block,
     z_block,
 )
@@ -324,6 +328,12 @@ def test_predictions_come_from_forward_pass_not_auxiliary_h():
                                                                    rel=1e-12)
 
 
+def _inner(solver, *args):
+    """The BCD inner loop with ``solver``'s settings, as its outer iteration runs it."""
+    return inner_loop(*args, max_inner_iter=int(solver.max_inner_iter),
+                      accelerate=solver.acceleration == "nesterov", n_threads=solver.blas_threads)
+
+
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_accelerated_inner_loop_is_monotone_and_certified(name):
     """The extrapolated inner loop (acceleration="nesterov") keeps L non-increasing sweep by
@@ -339,7 +349,7 @@ def test_accelerated_inner_loop_is_monotone_and_certified(name):
     values = []
     for n in range(1, 16):
         solver.max_inner_iter = n
-        s, C, kappa, j, _ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
+        s, C, kappa, j, _ = _inner(solver, prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
         assert j == n
         values.append(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act))
     L0 = augmented_lagrangian(prob, state.s, Xi, Zeta, gamma, act)
@@ -347,7 +357,7 @@ def test_accelerated_inner_loop_is_monotone_and_certified(name):
     assert np.all(np.diff(seq) <= 1e-12 * max(1.0, abs(L0))), np.diff(seq)
     # Extrapolation changes the iterates: the sequence differs from the paper's BCD.
     solver.acceleration = None
-    s_plain, *_ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
+    s_plain, *_ = _inner(solver, prob, state.s, Xi, Zeta, gamma, mu, 0.0, act)
     assert not np.allclose(s_plain.H, s.H)
 
 
@@ -368,8 +378,8 @@ def test_momentum_carried_across_outer_iterations_keeps_inner_loops_monotone(nam
     values, first = [], None
     for n in range(1, 13):
         solver.max_inner_iter = n
-        s, C, kappa, j, mom = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act,
-                                                 state.momentum)
+        s, C, kappa, j, mom = _inner(solver, prob, state.s, Xi, Zeta, gamma, mu, 0.0, act,
+                                     state.momentum)
         assert j == n and mom is not None
         values.append(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act))
         if n == 1:
@@ -377,9 +387,126 @@ def test_momentum_carried_across_outer_iterations_keeps_inner_loops_monotone(nam
     seq = np.array([L0] + values)
     assert np.all(np.diff(seq) <= 1e-12 * max(1.0, abs(L0))), np.diff(seq)
     solver.max_inner_iter = 1
-    cold, *_ = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, None)
+    cold, *_ = _inner(solver, prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, None)
     assert not np.allclose(cold.H, first.H)
     # the paper's BCD neither takes nor hands on momentum
     solver.acceleration = None
-    *_, mom = solver._inner_loop(prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, state.momentum)
+    *_, mom = _inner(solver, prob, state.s, Xi, Zeta, gamma, mu, 0.0, act, state.momentum)
     assert mom is None
+
+
+# -- the blocks with the skip connection D -------------------------------------------------
+
+
+ALM_ACTIVATIONS = ["relu", "leaky_relu", "elu", "tanh"]
+
+
+def _fd_output_gradient(prob, s, Xi, Zeta, gamma, act, step=1e-4):
+    """Central differences of L in every entry of A, D and c. L is quadratic in them, so the
+    differences are exact up to rounding."""
+    def L(weights):
+        return augmented_lagrangian(prob, s._replace(weights=weights), Xi, Zeta, gamma, act)
+
+    out = {}
+    for name in ("A", "D", "c"):
+        base = getattr(s.weights, name)
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            plus, minus = base.copy(), base.copy()
+            plus[idx] += step
+            minus[idx] -= step
+            g[idx] = (L(s.weights._replace(**{name: plus}))
+                      - L(s.weights._replace(**{name: minus}))) / (2 * step)
+        out[name] = g
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("name", ALM_ACTIVATIONS)
+def test_z_block_with_skip_is_the_ridge_regression_on_h_x_1(name, seed):
+    act = get_activation(name)
+    prob, s, Xi, Zeta, gamma = alm_case(seed, [0, 5] if seed == 2 else None, skip=True)
+    Tn, r = s.H.shape
+    n = prob.X.shape[1]
+    l1, l5 = prob.lambdas.D, prob.lambdas.c
+    new = z_block(prob, s.H, s.U, Xi, gamma, skip=True)
+
+    # Independent: (1/T)||Y - [H X 1] B||^2 + l1(||A||^2 + ||D||^2) + l5||c||^2 as one
+    # least-squares problem on the stacked design [[H X 1] / sqrt(T); sqrt(Lam)].
+    design = np.hstack([s.H, prob.X, np.ones((Tn, 1))]) / np.sqrt(Tn)
+    ridge = np.diag(np.sqrt(np.r_[np.full(r + n, l1), l5]))
+    B = np.linalg.lstsq(np.vstack([design, ridge]),
+                        np.vstack([prob.Y / np.sqrt(Tn), np.zeros((r + n + 1, prob.Y.shape[1]))]),
+                        rcond=None)[0]
+    np.testing.assert_allclose(new.A, B[:r].T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(new.D, B[r:r + n].T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(new.c, B[r + n], rtol=1e-10, atol=1e-12)
+
+    # ... and the gradient of L in (A, D, c) vanishes there, but not at the starting point.
+    before = _fd_output_gradient(prob, s, Xi, Zeta, gamma, act)
+    after = _fd_output_gradient(prob, s._replace(weights=new), Xi, Zeta, gamma, act)
+    assert np.sqrt(sum(np.sum(g**2) for g in before.values())) > 0.1
+    # rounding of L (~1e-16 |L|) over the step 1e-4: ~1e-12 |L|
+    scale = max(1.0, abs(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act)))
+    for g in after.values():
+        np.testing.assert_allclose(g, 0.0, atol=1e-9 * scale)
+
+    # The recurrent half does not see D: exactly the z-block of the model without it.
+    plain = z_block(prob, s.H, s.U, Xi, gamma)
+    for name_ in ("W", "V", "b"):
+        np.testing.assert_array_equal(getattr(new, name_), getattr(plain, name_))
+    assert plain.D is None
+
+
+@pytest.mark.parametrize("layout", [None, [0, 5]], ids=["one", "two"])
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name", ALM_ACTIVATIONS)
+def test_h_block_with_skip_zeroes_the_gradient_in_h(name, seed, layout):
+    """L is a strictly convex quadratic in h at fixed (z, u): its central differences are
+    exact, and they vanish at the h-block's answer (which the model without D does not
+    give)."""
+    act = get_activation(name)
+    prob, s, Xi, Zeta, gamma = alm_case(seed, layout, skip=True)
+    s = s._replace(weights=z_block(prob, s.H, s.U, Xi, gamma, skip=True))
+    step = 1e-4
+
+    def fd_grad_h(H):
+        def L(Hx):
+            return augmented_lagrangian(prob, s._replace(H=Hx), Xi, Zeta, gamma, act)
+
+        g = np.zeros_like(H)
+        for idx in np.ndindex(H.shape):
+            Hp, Hm = H.copy(), H.copy()
+            Hp[idx] += step
+            Hm[idx] -= step
+            g[idx] = (L(Hp) - L(Hm)) / (2 * step)
+        return g
+
+    assert np.linalg.norm(fd_grad_h(s.H)) > 0.1
+    H1 = h_block(prob, s.weights, s.U, Xi, Zeta, gamma, act)
+    scale = max(1.0, abs(augmented_lagrangian(prob, s, Xi, Zeta, gamma, act)))
+    np.testing.assert_allclose(fd_grad_h(H1), 0.0, atol=1e-9 * scale)
+    H_without = h_block(prob, s.weights._replace(D=None), s.U, Xi, Zeta, gamma, act)
+    assert np.max(np.abs(H_without - H1)) > 1e-3
+
+
+@pytest.mark.parametrize("name", ALM_ACTIVATIONS)
+def test_alm_gradients_and_kappa_include_D(name):
+    """gradients() (grad_D included) against central differences of L, and kappa equal to
+    the norm of the differences."""
+    act = get_activation(name)
+    prob, s, Xi, Zeta, gamma = alm_case(3, [0, 4], skip=True)
+    gz, gH = gradients(prob, s, Xi, Zeta, gamma, act)
+    assert len(gz) == 6
+    fd = _fd_output_gradient(prob, s, Xi, Zeta, gamma, act)
+    np.testing.assert_allclose(gz[5], fd["D"], rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(gz[3], fd["A"], rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(gz[4], fd["c"], rtol=1e-9, atol=1e-8)
+    mu = 0.05
+    dU = np.random.RandomState(1).standard_normal(s.U.shape)
+    kappa = certificate(prob, s, s.U - dU, Xi, Zeta, gamma, mu, act)
+    without_D = np.sqrt(sum(np.sum(g**2) for g in gz[:5]) + np.sum(gH**2)
+                        + mu**2 * np.sum(dU**2))
+    expected = np.sqrt(without_D**2 + np.sum(fd["D"] ** 2))
+    assert kappa == pytest.approx(expected, rel=1e-9)
+    assert expected - without_D > 1e-3  # D's term matters here

@@ -2,26 +2,39 @@
 
 The oracles here are independent of skalm's own forward pass: predictions and hidden states
 are recomputed with a plain numpy loop over the time steps from the fitted weights, and
-the regularization weights from the paper's Table 2 formulas.
+the regularization weights from the paper's Table 2 formulas. Also: the skip connection at
+the estimator (``skip_weights_``, predictions that use D, grid search, validation, history
+with D); ``history_["train_loss"]`` against scikit-learn's mean_squared_error; predict's
+bound on |X| (the same as fit's); persistence (pickle and joblib round trips give
+bit-identical predictions; set_params on a parameter predict does not read leaves a fitted
+model's predictions untouched); determinism (same data and integer random_state give
+bit-identical weights for every solver; GridSearchCV with n_jobs=2 equals n_jobs=1).
 """
 
+import io
 import pickle
 import re
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
+from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_validate
 from sklearn.utils import get_tags
 
+from _cases import TINY, hand_forward, linear_data, quick_estimator, quiet_fit, walk_series
+from _cases import short_series as short_series_data
 from skalm import ElmanRNNRegressor
 from skalm.activations import ACTIVATIONS
-from skalm.model import RNNWeights
-from skalm.solvers import SOLVERS, ALMBCDSolver, Solver, SolverResult, register_solver
+from skalm.model import RNNWeights, objective
+from skalm.solvers import (
+    SOLVERS, Adam, ALMBCDSolver, Solver, SolverResult, register_solver,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -561,3 +574,314 @@ def test_default_settings_fit_check_regressors_train_data():
     y = scale(y)
     est = ElmanRNNRegressor(alpha=0.01, random_state=0).fit(X, y)
     assert est.score(X, y) > 0.99
+
+
+# -- the skip connection ---------------------------------------------------------------------
+
+
+def test_estimator_without_skip_fits_the_model_without_D():
+    X, Y, _, _ = linear_data(Tn=60)
+    est = ElmanRNNRegressor(n_hidden=3, max_iter=3, max_inner_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y)
+    assert est.skip_weights_ is None and est.weights_.D is None and len(est.weights_) == 5
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_skip_weights_shape_and_predictions_use_them(dtype):
+    X, Y, _, _ = linear_data(Tn=80)
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    est = quick_estimator(skip_connection=True).fit(X, Y)
+    assert est.skip_weights_.shape == (2, 3) and est.skip_weights_.dtype == dtype
+    assert est.weights_.D is est.skip_weights_
+    assert np.max(np.abs(est.skip_weights_)) > 0.1
+    # predict = A h_t + D x_t + c with h from a hand-written recurrence (h_0 = 0)
+    X_new = np.random.RandomState(5).uniform(-1, 1, (15, 3)).astype(dtype)
+    w = est.weights_.astype(np.float64)
+    _, H = hand_forward(w, X_new.astype(np.float64), est.activation_, {0})
+    want = H @ w.A.T + X_new @ w.D.T + w.c
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(est.predict(X_new, initial_state="zeros"), want, rtol=rtol,
+                               atol=rtol)
+    # 1-D y: one output row
+    est1 = quick_estimator(skip_connection=True).fit(X, Y[:, 0])
+    assert est1.skip_weights_.shape == (1, 3) and est1.predict(X_new).shape == (15,)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_over_skip_connection():
+    X, Y, _, _ = linear_data(Tn=120)
+    gs = GridSearchCV(quick_estimator(), {"skip_connection": [False, True]}, cv=TimeSeriesSplit(3))
+    gs.fit(X, Y[:, 0])
+    assert [p["skip_connection"] for p in gs.cv_results_["params"]] == [False, True]
+    assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
+    best = gs.best_estimator_
+    assert (best.skip_weights_ is not None) == gs.best_params_["skip_connection"]
+    assert gs.get_params()["estimator__skip_connection"] is False  # not overwritten
+
+
+@pytest.mark.parametrize("bad", ["yes", None, 1, 0.0, [True]])
+def test_invalid_skip_connection_raises(bad):
+    X, Y, _, _ = linear_data(Tn=20)
+    est = quick_estimator(skip_connection=bad)
+    with pytest.raises((ValueError, TypeError), match="skip_connection"):
+        est.fit(X, Y)
+    assert est.skip_connection is bad  # fit does not overwrite the parameter
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["alm-bcd", "lbfgs"])
+def test_history_and_validation_loss_include_D(solver):
+    """The recorded objective and validation loss are those of the model with D: the
+    returned weights are one of the recorded iterates, so their R (checked against a
+    hand-written sum above) and their validation loss, computed here by hand from the hidden
+    state at the end of the training rows, appear in the history (at the same iteration)."""
+    X, Y, _, _ = linear_data(Tn=100)
+    Y = Y + 0.1 * np.sin(np.cumsum(X[:, :1], axis=0))  # something for the recurrence
+    est = ElmanRNNRegressor(n_hidden=3, skip_connection=True, solver=solver, max_iter=8,
+                            max_inner_iter=10, n_iter_no_change=None, early_stopping=True,
+                            validation_fraction=0.2, random_state=0).fit(X, Y)
+    w, act = est.weights_, est.activation_
+    assert w.D is not None and np.max(np.abs(w.D)) > 0.1
+    split = 80
+    _, H_train = hand_forward(w, X[:split], act, {0})
+    h = H_train[-1]
+    val = []
+    for t in range(split, 100):
+        h = act.sigma(w.W @ h + w.V @ X[t] + w.b)
+        val.append(np.sum((Y[t] - w.A @ h - w.D @ X[t] - w.c) ** 2))
+    R = objective(w, X[:split], Y[:split], act, est.lambdas_)
+    hist = est.history_
+    match = [k for k in range(est.n_iter_)
+             if abs(hist["val_loss"][k] - np.mean(val)) <= 1e-9 * np.mean(val)
+             and abs(hist["objective"][k] - R) <= 1e-9 * R]
+    assert match, (np.mean(val), R, hist["val_loss"], hist["objective"])
+
+
+# -- history_ and predict's input checks -------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_train_loss_sums_over_the_outputs_as_documented():
+    X, y = walk_series()
+    Y = np.column_stack([y, 2 * y, -y])
+    est = ElmanRNNRegressor(n_hidden=5, max_iter=5, n_iter_no_change=None,
+                            random_state=0).fit(X, Y)
+    # the returned weights are one of the recorded iterates (the last, or the best by R)
+    mse = mean_squared_error(Y, est.predict(X))  # mean over rows and outputs
+    history = np.asarray(est.history_["train_loss"])
+    assert np.isclose(history, 3 * mse, rtol=1e-8, atol=0).any()
+    assert not np.isclose(history, mse, rtol=1e-3, atol=0).any()
+    doc = re.sub(r"\s+", " ", ElmanRNNRegressor.__doc__)
+    assert "summed over the outputs and averaged over the time steps" in doc
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_predict_rejects_what_fit_rejects():
+    X, y = walk_series()
+    big = np.full((3, 3), 1e300)
+    with pytest.raises(ValueError, match="X has entries as large as 1e\\+300") as at_fit:
+        ElmanRNNRegressor(n_hidden=3, max_iter=2).fit(np.vstack([X, big]), np.r_[y, 0, 0, 0])
+    est = ElmanRNNRegressor(n_hidden=3, max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has entries as large as 1e\\+300") as at_predict:
+        est.predict(big)
+    assert str(at_predict.value) == str(at_fit.value)
+    for dtype in (np.float64, np.float32):  # just inside the bound: accepted
+        limit = 1e-4 * float(np.sqrt(np.finfo(dtype).max))
+        assert est.predict(np.full((2, 3), limit / 2, dtype=dtype)).shape == (2,)
+
+
+# -- persistence: pickle/joblib round trips, set_params after fit ------------------------------
+@pytest.fixture(scope="module")
+def short_series():
+    return short_series_data()
+
+
+
+PERSISTED = {
+    "relu": dict(),
+    "tanh-multioutput": dict(activation="tanh"),
+    "elu-float32": dict(activation="elu", elu_alpha=0.7),
+    "leaky_relu-sequences": dict(activation="leaky_relu", leaky_slope=0.2),
+    "early_stopping": dict(early_stopping=True, validation_fraction=0.2),
+    "adam-instance": dict(solver=Adam(learning_rate=0.05, max_iter=4)),
+    "lbfgs": dict(solver="lbfgs"),
+}
+
+
+def _persisted_model(name, X, y):
+    params = {**TINY, **PERSISTED[name]}
+    fit_args = {}
+    if name == "tanh-multioutput":
+        y = np.column_stack([y, np.roll(y, 1)])
+    if name == "elu-float32":
+        X, y = X.astype(np.float32), y.astype(np.float32)
+    if name == "leaky_relu-sequences":
+        fit_args["sequence_id"] = np.repeat([0, 1, 2], 16)
+    return quiet_fit(ElmanRNNRegressor(**params), X[:48], y[:48], **fit_args), X
+
+
+def _predictions(est, X):
+    """Every kind of prediction: replayed training rows, continuation, explicit states."""
+    h = np.linspace(-0.5, 0.5, est.hidden_state_.shape[0])  # the fitted size
+    return [
+        est.predict(X[:48]), est.predict(X[48:]), est.predict(X[:48], initial_state="zeros"),
+        est.predict(X[48:], initial_state="continue"), est.predict(X[48:], initial_state=h),
+        est.predict(X, sequence_id=np.repeat([0, 1], 30)),
+    ]
+
+
+def _joblib_round_trip(est, compress):
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer, compress=compress)
+    buffer.seek(0)
+    return joblib.load(buffer)
+
+
+@pytest.mark.parametrize("name", sorted(PERSISTED))
+@pytest.mark.parametrize("how", ["pickle", "pickle-protocol-2", "joblib", "joblib-compressed"])
+def test_round_trip_gives_bit_identical_predictions(short_series, name, how):
+    X, y = short_series
+    est, X = _persisted_model(name, X, y)
+    back = {
+        "pickle": lambda: pickle.loads(pickle.dumps(est)),
+        "pickle-protocol-2": lambda: pickle.loads(pickle.dumps(est, protocol=2)),
+        "joblib": lambda: _joblib_round_trip(est, 0),
+        "joblib-compressed": lambda: _joblib_round_trip(est, 3),
+    }[how]()
+    assert back is not est
+    for got, want in zip(_predictions(back, X), _predictions(est, X)):
+        assert got.dtype == want.dtype
+        assert_array_equal(got, want)
+    for got, want in zip(back.weights_, est.weights_):
+        assert_array_equal(got, want)
+    assert_array_equal(back.hidden_state_, est.hidden_state_)
+    assert back.get_params().keys() == est.get_params().keys()
+    # the loaded model can be refitted, and refits exactly like the original
+    refit_back = quiet_fit(clone(back), X[:48], est.predict(X[:48]))
+    refit_est = quiet_fit(clone(est), X[:48], est.predict(X[:48]))
+    assert_array_equal(refit_back.predict(X[48:]), refit_est.predict(X[48:]))
+
+
+OTHER_VALUES = dict(
+    n_hidden=5, activation="relu", solver="adam", alpha=3.0, lambda_A=0.5, lambda_W=0.5,
+    lambda_V=0.5, lambda_b=0.5, lambda_c=0.5, lambda_u=0.1, lambda_D=0.5, leaky_slope=0.3,
+    elu_alpha=2.0,
+    gamma0=5.0, eta1=0.5, eta2=0.5, eta3=0.5, eta4=0.5, mu=1e-3, max_iter=7,
+    max_inner_iter=9, tol=0.5, n_iter_no_change=None, early_stopping=True,
+    validation_fraction=0.3, init="he", init_scale=0.5, random_state=11, verbose=1,
+    warm_start=True, blas_threads=None, acceleration=None, skip_connection=True,
+)
+
+
+PREDICT_READS = {"initial_state"}
+
+
+def test_other_values_cover_every_parameter():
+    params = set(ElmanRNNRegressor().get_params(deep=False))
+    assert set(OTHER_VALUES) | PREDICT_READS == params
+    defaults = ElmanRNNRegressor().get_params(deep=False)
+    assert all(OTHER_VALUES[p] != defaults[p] for p in OTHER_VALUES)
+
+
+@pytest.mark.parametrize("param", sorted(OTHER_VALUES))
+def test_fitted_model_keeps_working_after_set_params(short_series, param):
+    X, y = short_series
+    est = quiet_fit(ElmanRNNRegressor(**TINY), X[:48], y[:48])
+    before = _predictions(est, X)
+    weights = est.weights_.copy()
+    score = est.score(X[48:], y[48:])
+    est.set_params(**{param: OTHER_VALUES[param]})
+    for got, want in zip(_predictions(est, X), before):
+        assert_array_equal(got, want)
+    for got, want in zip(est.weights_, weights):
+        assert_array_equal(got, want)
+    assert est.score(X[48:], y[48:]) == score
+    assert pickle.loads(pickle.dumps(est)).predict(X[48:]).tobytes() == before[1].tobytes()
+
+
+def test_initial_state_errors_give_the_fitted_size_after_set_params_n_hidden(short_series):
+    X, y = short_series
+    est = quiet_fit(ElmanRNNRegressor(**TINY), X[:48], y[:48]).set_params(n_hidden=7)
+    with pytest.raises(ValueError, match=r"initial_state.*\(3,\)"):
+        est.predict(X[48:], initial_state="previous")
+    with pytest.raises(ValueError, match=r"initial_state.*\(3,\)"):
+        est.predict(X[48:], initial_state=np.zeros(7))
+
+
+def test_set_params_initial_state_changes_only_the_start_of_predict(short_series):
+    X, y = short_series
+    est = quiet_fit(ElmanRNNRegressor(**TINY), X[:48], y[:48])
+    zeros = est.predict(X[48:], initial_state="zeros")
+    est.set_params(initial_state="zeros")
+    assert_array_equal(est.predict(X[48:]), zeros)
+
+
+# -- determinism ------------------------------------------------------------------------------
+
+
+def _fit_twice(X, y, **params):
+    first = quiet_fit(ElmanRNNRegressor(**{**TINY, **params}), X, y)
+    second = quiet_fit(ElmanRNNRegressor(**{**TINY, **params}), X, y)
+    return first, second
+
+
+def _assert_identical_fits(a, b, X):
+    for got, want in zip(a.weights_, b.weights_):
+        assert_array_equal(got, want)
+    assert_array_equal(a.hidden_state_, b.hidden_state_)
+    assert a.n_iter_ == b.n_iter_
+    for key in a.history_:
+        if key != "time":
+            assert_array_equal(a.history_[key], b.history_[key])
+    assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_same_data_and_random_state_give_bit_identical_weights(short_series, solver):
+    X, y = short_series
+    a, b = _fit_twice(X, y, solver=solver)
+    _assert_identical_fits(a, b, X)
+    # the same for a refit of the same estimator object (fit resets everything)
+    c = quiet_fit(a, X, y)
+    _assert_identical_fits(c, b, X)
+    # and a different seed gives different weights (so the check above can fail)
+    d = quiet_fit(ElmanRNNRegressor(**{**TINY, "random_state": 1, "solver": solver}), X, y)
+    assert any(not np.array_equal(u, v) for u, v in zip(d.weights_, b.weights_))
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_determinism_with_sequences_and_early_stopping(short_series, activation):
+    X, y = short_series
+    sid = np.repeat([0, 1], [20, 40])
+    a = quiet_fit(ElmanRNNRegressor(activation=activation, early_stopping=True, **TINY), X, y,
+                  sequence_id=sid)
+    b = quiet_fit(ElmanRNNRegressor(activation=activation, early_stopping=True, **TINY), X, y,
+                  sequence_id=sid)
+    _assert_identical_fits(a, b, X)
+
+
+def test_grid_search_n_jobs_2_equals_n_jobs_1(short_series):
+    X, y = short_series
+    est = ElmanRNNRegressor(**TINY)
+    grid = {"alpha": [0.1, 1.0], "activation": ["relu", "tanh"], "solver": ["alm-bcd", "adam"]}
+    cv = TimeSeriesSplit(n_splits=3)
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for n_jobs in (1, 2):
+            results[n_jobs] = GridSearchCV(est, grid, cv=cv, n_jobs=n_jobs,
+                                           return_train_score=True).fit(X, y)
+    one, two = results[1], results[2]
+    assert one.best_params_ == two.best_params_
+    assert one.best_index_ == two.best_index_
+    for key in ["mean_test_score", "std_test_score", "mean_train_score", "rank_test_score"] + [
+        f"split{k}_test_score" for k in range(3)
+    ]:
+        assert_array_equal(one.cv_results_[key], two.cv_results_[key], err_msg=key)
+    assert len(set(one.cv_results_["mean_test_score"])) > 1  # the candidates differ
+    for got, want in zip(one.best_estimator_.weights_, two.best_estimator_.weights_):
+        assert_array_equal(got, want)
+    assert_array_equal(one.predict(X), two.predict(X))

@@ -5,12 +5,15 @@
 * The mini-batch window estimates average to R and grad R exactly over an even split.
 * The forward sensitivities (J v) of NAILS/NAILM vs central differences of the forward pass,
   and the dense J^T J vs the matrix-free products.
+* The same with the skip connection D (its gradient, its Jacobian columns, its J^T J block).
 """
 
 import numpy as np
 import pytest
 
-from _cases import EPS, LAMBDAS, LAYOUTS, T, central_differences, gradient_point
+from _cases import (
+    EPS, LAMBDAS, LAYOUTS, M, N, T, central_differences, gradient_point, hand_forward,
+)
 from skalm.activations import ACTIVATIONS, get_activation
 from skalm.model import forward, init_weights, objective
 from skalm.solvers.bptt import window_value_and_gradient
@@ -121,3 +124,66 @@ def test_dense_gauss_newton_matrix_equals_matrix_free_products():
         free.solve(0.1, cg_tol=1e-13, cg_max_iter=10 * P), dense.solve(0.1), rtol=1e-8,
         atol=1e-10,
     )
+
+
+# -- with the skip connection D -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("starts", LAYOUTS.values(), ids=LAYOUTS.keys())
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_bptt_gradient_with_skip_matches_central_differences(name, starts):
+    activation = get_activation(name)
+    for seed in range(3):
+        problem, w = gradient_point(activation, starts, seed, skip=True)
+        _, grad = objective_and_gradient(w, problem, activation)
+        assert grad.D is not None and grad.D.shape == (M, N)
+
+        def f(x):
+            return objective(unflatten(x, w), problem.X, problem.Y, activation, LAMBDAS,
+                             problem.layout)
+
+        fd = central_differences(f, flatten(w))
+        # Central differences are accurate to ~1e-9 here (as in tests/test_gradient.py); a
+        # missing D term or a wrong penalty weight changes entries at the 1e-2 level.
+        np.testing.assert_allclose(flatten(grad), fd, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["tanh", "elu", "relu", "leaky_relu"])
+def test_forward_sensitivities_with_skip_match_central_differences(name):
+    """The NAILS Jacobian columns, D's included, against differences of the outputs."""
+    activation = get_activation(name)
+    problem, w = gradient_point(activation, [0, 5], seed=2, skip=True)
+    fp = evaluate_with_gradient(w, problem, activation)
+    x = flatten(w)
+    rng = np.random.RandomState(0)
+    dirs = rng.standard_normal((x.size, 3))
+    dirs[:, 0] = 0.0
+    dirs[-M * N:, 0] = rng.standard_normal(M * N)  # a direction that moves only D
+    dU, dY = forward_sensitivities(w, problem.X, problem.layout, activation, fp.U, fp.H, dirs)
+    for k in range(dirs.shape[1]):
+        outs = []
+        for sign in (1, -1):
+            wk = unflatten(x + sign * EPS * dirs[:, k], w)
+            Uk, Hk = hand_forward(wk, problem.X, activation, {0, 5})
+            outs.append((Uk, Hk @ wk.A.T + problem.X @ wk.D.T + wk.c))
+        np.testing.assert_allclose(dU[:, :, k], (outs[0][0] - outs[1][0]) / (2 * EPS),
+                                   atol=1e-7)
+        np.testing.assert_allclose(dY[:, :, k], (outs[0][1] - outs[1][1]) / (2 * EPS),
+                                   atol=1e-7)
+    assert np.max(np.abs(dY[:, :, 0])) > 0.1  # D moves the outputs ...
+    assert np.max(np.abs(dU[:, :, 0])) == 0.0  # ... and not the hidden states
+
+
+def test_dense_gauss_newton_with_skip_equals_matrix_free_products():
+    activation = get_activation("tanh")
+    problem, w = gradient_point(activation, [0, 6], seed=3, skip=True)
+    fp = evaluate_with_gradient(w, problem, activation)
+    dense = GaussNewtonSystem(w, problem, activation, fp, dense=True)
+    free = GaussNewtonSystem(w, problem, activation, fp, dense=False)
+    P = flatten(w).size
+    M_free = np.column_stack([free.matvec(e) for e in np.eye(P)])
+    np.testing.assert_allclose(M_free, dense.M, rtol=1e-10, atol=1e-12)
+    # The D-D block of J^T J is X^T X / T (kron I_m) plus l1 on the diagonal.
+    DD = dense.M[-M * N:, -M * N:]
+    expected = np.kron(np.eye(M), problem.X.T @ problem.X / T) + LAMBDAS.D * np.eye(M * N)
+    np.testing.assert_allclose(DD, expected, rtol=1e-12, atol=1e-14)

@@ -1,5 +1,5 @@
-"""The ``initial_state="auto"`` rule, one test per row of its decision table, and stepping
-with ``predict(..., return_state=True)``.
+"""The ``initial_state="auto"`` rule, one test per row of its decision table, stepping
+with ``predict(..., return_state=True)``, and the warning for sequence labels that come back.
 
 Every oracle is a plain numpy loop over the time steps with the fitted weights, run from the
 state the row should start from (zero, a training state, or ``hidden_state_``): never
@@ -16,6 +16,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import TimeSeriesSplit, cross_validate
 from sklearn.pipeline import make_pipeline
 
+from _cases import walk_series
 from skalm import ElmanRNNRegressor, RNNEnsembleRegressor
 from skalm._state import HiddenStateWarning, TrainingRows
 
@@ -330,3 +331,30 @@ def test_ensemble_steps_with_its_stacked_state(data):
                     atol=1e-12)
     with pytest.raises(ValueError, match="initial_state"):
         ens.predict(X_next, initial_state=np.zeros(4))
+
+
+# -- sequence labels that come back ------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("labels, n_warnings", [
+    (np.tile([0, 1], 30), 1),                  # panel rows sorted by time: 60 runs
+    (np.repeat([0, 1, 0], [20, 20, 20]), 1),   # a label that comes back
+    (np.repeat(["a", "b", "c"], 20), 0),       # contiguous labels
+    (np.repeat([2, 0, 1], 20), 0),             # unsorted but contiguous
+])
+def test_labels_that_come_back_warn(labels, n_warnings):
+    X, y = walk_series()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        est = ElmanRNNRegressor(n_hidden=3, max_iter=2, random_state=0)
+        est.fit(X, y, sequence_id=labels)
+    mine = [w for w in seen if "sequence_id" in str(w.message)]
+    assert len(mine) == n_warnings
+    if n_warnings:
+        assert issubclass(mine[0].category, UserWarning)
+        assert mine[0].filename == __file__  # points at the caller's fit
+        runs = 1 + int(np.sum(labels[1:] != labels[:-1]))
+        assert f"({runs} in all" in str(mine[0].message)
+        with pytest.warns(UserWarning, match="sequence_id"):
+            est.predict(X, sequence_id=labels)

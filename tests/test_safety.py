@@ -18,6 +18,8 @@ up are never returned silently.
 The oracles are the forward pass and objective of :mod:`skalm.model`, the contraction bound
 ||h_t|| <= (L max_t ||V x_t + b|| + ||sigma(0)||) / (1 - L ||W||_2) and numpy's spectral
 norm; no expected value was taken from the code under test.
+* Targets that are all zero: no blow-up warning for a sound fit, while a real blow-up on
+  them is still caught.
 """
 
 import warnings
@@ -28,11 +30,14 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from _cases import walk_series
 from skalm import ElmanRNNRegressor
 from skalm.activations import get_activation
 from skalm.datasets import load_sp500_volatility
-from skalm.model import Lambdas, forward, init_weights, mse_loss, objective
-from skalm.solvers import HISTORY_KEYS, LBFGS, ADMMiRNN, ALMBCDSolver, Problem, Solver
+from skalm.model import Lambdas, RNNWeights, forward, init_weights, mse_loss, objective
+from skalm.solvers import (
+    HISTORY_KEYS, LBFGS, SOLVERS, ADMMiRNN, ALMBCDSolver, Problem, Solver,
+)
 from skalm.safety import (
     SPECTRAL_BOUND,
     _spectral_safeguard,
@@ -347,3 +352,34 @@ def test_lbfgs_from_an_expanding_start_that_ends_worse_than_predicting_0_is_repl
     assert any("forward pass of the solver's weights" in m for m in messages), messages
     _, H = forward(est.weights_, X, est.activation_)
     assert mse_loss(est.weights_, H, Y) < 0.5 * Z
+
+
+# -- targets that are all zero ----------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_no_blowup_warning_when_the_targets_are_zero(solver):
+    X, _ = walk_series()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        est = ElmanRNNRegressor(n_hidden=4, solver=solver, max_iter=5, random_state=0)
+        est.fit(X, np.zeros(len(X)))
+    assert not [w for w in seen if "forward pass of the solver" in str(w.message)]
+    assert est.forward_check_["blowup"] is False
+    assert est.forward_check_["kept"] == "solver"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_real_blowup_on_zero_targets_is_still_caught():
+    """Weights whose forward pass runs away (W = 3 I) while the solver claims a tiny loss."""
+    X, _ = walk_series()
+    r = 4
+    rng = np.random.RandomState(0)
+    weights = RNNWeights(3.0 * np.eye(r), rng.normal(size=(r, 3)), np.zeros(r),
+                         rng.normal(size=(1, r)), np.zeros(1))
+    problem = Problem(X, np.zeros((len(X), 1)), Lambdas.from_alpha(1.0, r, 3, 1))
+    result = SolverResult(weights, {}, 1, True, extras={"own_loss": 1e-6})
+    with pytest.warns(ConvergenceWarning, match="forward pass of the solver"):
+        _, info = check_forward_pass(result, problem, get_activation("tanh"))
+    assert info["blowup"] is True

@@ -15,6 +15,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skalm import ElmanRNNRegressor
+from skalm._setup import make_solver
 from skalm.solvers import (
     LBFGS,
     NAILM,
@@ -157,15 +158,15 @@ def test_a_solver_named_by_string_keeps_its_own_defaults_unless_the_estimator_se
     The oracle is each class's own default, read from a fresh instance."""
     for name in SOLVERS:
         own = get_solver_class(name)()
-        solver = ElmanRNNRegressor(solver=name)._make_solver()
+        solver = make_solver(ElmanRNNRegressor(solver=name))
         assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (
             own.max_iter, own.tol, own.n_iter_no_change
         )
-        solver = ElmanRNNRegressor(solver=name, max_iter=7, tol=0.5,
-                                   n_iter_no_change=None)._make_solver()
+        solver = make_solver(ElmanRNNRegressor(solver=name, max_iter=7, tol=0.5,
+                                               n_iter_no_change=None))
         assert (solver.max_iter, solver.tol, solver.n_iter_no_change) == (7, 0.5, None)
-    assert ElmanRNNRegressor(solver=LBFGS())._make_solver().max_iter == 500
-    assert ElmanRNNRegressor(solver=NAILS())._make_solver().n_iter_no_change == 5
+    assert make_solver(ElmanRNNRegressor(solver=LBFGS())).max_iter == 500
+    assert make_solver(ElmanRNNRegressor(solver=NAILS())).n_iter_no_change == 5
 
 
 @pytest.mark.parametrize(

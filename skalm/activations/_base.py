@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._registry import look_up, register
+
 __all__ = [
     "Activation",
     "IdentityOnPositives",
@@ -108,20 +110,11 @@ ACTIVATIONS = {}
 
 def register_activation(cls):
     """Class decorator: make ``cls`` reachable as ``get_activation(cls.name)``."""
-    if not cls.name:
-        raise ValueError("an activation class needs a non-empty name")
-    ACTIVATIONS[cls.name] = cls
-    return cls
+    return register(ACTIVATIONS, cls, "activation")
 
 
 def get_activation(name, **params):
     """Instantiate the strategy registered under ``name`` with its own parameters."""
     if isinstance(name, Activation):
         return name
-    try:
-        cls = ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}."
-        ) from None
-    return cls(**params)
+    return look_up(ACTIVATIONS, name, "activation")(**params)

@@ -20,6 +20,7 @@ __all__ = [
     "FDF_ROWS",
     "flat_inputs",
     "reduced",
+    "solve_reduced",
     "scratch",
     "safeguarded_newton",
     "sign_change_roots",
@@ -47,6 +48,19 @@ def flat_inputs(th1, th2, th3):
 def reduced(th1, th3, gamma, mu, l6):
     a = gamma + mu + 2.0 * l6
     return gamma / a, (gamma / a) * th1 + (mu / a) * th3
+
+
+def solve_reduced(solve, th1, th2, th3, gamma, mu, l6):
+    """The frame of a ``solve_u`` by root finding: ``solve(t1, t2, t3, gamma, mu, l6, g, c0)``
+    on the th's broadcast and flattened to float64 (:func:`flat_inputs`), with the reduced
+    ``g``, ``c0`` (:func:`reduced`) and floating-point warnings off (overflow and NaN are
+    handled by the safeguards); its result takes the inputs' shape and dtype."""
+    (t1, t2, t3), shape, dtype = flat_inputs(th1, th2, th3)
+    gamma, mu, l6 = float(gamma), float(mu), float(l6)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        g, c0 = reduced(t1, t3, gamma, mu, l6)
+        v = solve(t1, t2, t3, gamma, mu, l6, g, c0)
+    return v.reshape(shape).astype(dtype, copy=False)
 
 
 _SCRATCH = threading.local()

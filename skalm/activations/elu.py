@@ -6,14 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import IdentityOnPositives, register_activation
-from ._roots import (
-    FDF_ROWS,
-    flat_inputs,
-    piecewise_minimizers,
-    reduced,
-    safeguarded_newton,
-    scratch,
-)
+from ._roots import FDF_ROWS, piecewise_minimizers, safeguarded_newton, scratch, solve_reduced
 
 __all__ = ["ELU"]
 
@@ -149,14 +142,14 @@ class ELU(IdentityOnPositives):
         at most one bracketed safeguarded-Newton root of phi'; the others compare the breakpoints
         and the root of phi' on every piece where it changes sign from - to +. Ties go to v+.
         """
-        (t1, t2, t3), shape, dtype = flat_inputs(th1, th2, th3)
-        gamma, mu, l6, alpha = float(gamma), float(mu), float(l6), self.alpha
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            g, c0 = reduced(t1, t3, gamma, mu, l6)
+        alpha = self.alpha
+
+        def solve(t1, t2, t3, gamma, mu, l6, g, c0):
             vp = self._positive_branch(t1, t2, t3, gamma, mu, l6)
             vm = _elu_negative_branch(c0, t2, g, alpha)
             # psi = 2 phi / a - const: same comparison as ``_pick`` without the large constant.
             psi_p = (vp - c0) ** 2 + g * (t2 - vp) ** 2
             psi_m = (vm - c0) ** 2 + g * (t2 - alpha * np.expm1(vm)) ** 2
-            v = np.where(psi_p <= psi_m, vp, vm)
-        return v.reshape(shape).astype(dtype, copy=False)
+            return np.where(psi_p <= psi_m, vp, vm)
+
+        return solve_reduced(solve, th1, th2, th3, gamma, mu, l6)

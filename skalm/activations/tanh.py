@@ -8,12 +8,11 @@ import numpy as np
 from ._base import Activation, register_activation
 from ._roots import (
     FDF_ROWS,
-    flat_inputs,
     piecewise_minimizers,
-    reduced,
     safeguarded_newton,
     scratch,
     sign_change_roots,
+    solve_reduced,
 )
 
 __all__ = ["Tanh"]
@@ -257,9 +256,7 @@ class Tanh(Activation):
         them, and the best of the breakpoints and of the roots of phi' on the pieces where it
         changes sign from - to + is the global minimizer.
         """
-        (t1, t2, t3), shape, dtype = flat_inputs(th1, th2, th3)
-        gamma, mu, l6 = float(gamma), float(mu), float(l6)
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            g, c0 = reduced(t1, t3, gamma, mu, l6)
-            v = _tanh_solve(c0, t2, g)
-        return v.reshape(shape).astype(dtype, copy=False)
+        return solve_reduced(
+            lambda t1, t2, t3, gamma, mu, l6, g, c0: _tanh_solve(c0, t2, g),
+            th1, th2, th3, gamma, mu, l6,
+        )

@@ -68,7 +68,7 @@ import numpy as np
 from .._compat import Interval
 from ..model import forward
 from ._registry import register_solver
-from .base import FORWARD_PASS_PARAMS, POSITIVE, EndOfRun, Solver, setting, solver_settings
+from .base import POSITIVE, EndOfRun, Solver, setting, solver_settings
 from .blocks import h_block, output_block, u_block, z_block
 from .lagrangian import ALMPoint, certificate, constraints, feasibility
 
@@ -127,7 +127,6 @@ class ADMMiRNN(Solver):
     """
 
     name = "admmirnn"
-    estimator_params = FORWARD_PASS_PARAMS
     activation_needs = ("sigma", "solve_u")
     rho: float = setting(10.0, POSITIVE)
     rho_growth: float = setting(1.0, Interval(Real, 1, None, closed="left"))

@@ -49,7 +49,8 @@ def blas_limit(n_threads):
     return blas_threads_limited(n_threads)
 
 
-#: The estimator parameters every solver but ALM-BCD takes when it is chosen by name.
+#: The estimator parameters a solver chosen by name takes by default
+#: (:attr:`Solver.estimator_params`): the settings every solver has. ALM-BCD adds its own.
 FORWARD_PASS_PARAMS = ("max_iter", "tol", "n_iter_no_change", "blas_threads", "verbose")
 
 
@@ -165,8 +166,9 @@ class Solver:
         Registry name (``ElmanRNNRegressor(solver=name)``).
     estimator_params : tuple of str
         Names of :class:`~skalm.ElmanRNNRegressor` parameters this solver takes as keyword
-        arguments of its constructor. The estimator passes exactly these (no branching on
-        the solver's name). Its other settings are its own constructor arguments: pass an
+        arguments of its constructor (default: :data:`FORWARD_PASS_PARAMS`, the five settings
+        every solver has). The estimator passes exactly these (no branching on the solver's
+        name). Its other settings are its own constructor arguments: pass an
         instance (``ElmanRNNRegressor(solver=Adam(learning_rate=1e-2))``) to set them, and
         tune them as ``solver__<name>`` in a grid search.
 
@@ -178,7 +180,7 @@ class Solver:
     """
 
     name = ""
-    estimator_params = ("max_iter", "tol", "verbose")
+    estimator_params = FORWARD_PASS_PARAMS
     #: The methods of the activation strategy the solver calls (checked before a solve).
     activation_needs = ("sigma",)
 

@@ -64,7 +64,7 @@ from sklearn.utils import check_random_state
 from .._compat import Interval
 from ..model import SequenceLayout
 from ._registry import register_solver
-from .base import COUNT, FORWARD_PASS_PARAMS, POSITIVE, EndOfRun, Solver, setting, solver_settings
+from .base import COUNT, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from .gradient import (
     evaluate_with_gradient,
     flatten,
@@ -218,7 +218,6 @@ class FirstOrderSolver(Solver):
     ``batch_size`` attribute (None: full batch).
     """
 
-    estimator_params = FORWARD_PASS_PARAMS
     activation_needs = ("sigma", "derivative")
     batch_size = None
     max_iter: int = 500

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._registry import register_solver
-from .base import COUNT, FORWARD_PASS_PARAMS, NON_NEGATIVE, Solver, blas_limit, setting
+from .base import COUNT, NON_NEGATIVE, Solver, blas_limit, setting
 from .base import solver_settings
 from .gradient import evaluate_with_gradient, flatten, grad_norm, unflatten
 from .monitor import IterationMonitor
@@ -48,7 +48,6 @@ class LBFGS(Solver):
     """
 
     name = "lbfgs"
-    estimator_params = FORWARD_PASS_PARAMS
     activation_needs = ("sigma", "derivative")
     memory: int = setting(10, COUNT)
     max_iter: int = 500

@@ -58,7 +58,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 from .._compat import Interval, StrOptions
 from ..linalg import spd_solve
 from ._registry import register_solver
-from .base import COUNT, FORWARD_PASS_PARAMS, NON_NEGATIVE, POSITIVE, EndOfRun, Solver
+from .base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver
 from .base import setting, solver_settings
 from .gradient import backprop, evaluate_with_gradient, flatten, grad_norm, unflatten
 
@@ -213,7 +213,6 @@ class GaussNewtonState:
 class _GaussNewtonSolver(Solver):
     """Shared settings, size check, state and record of NAILS and NAILM (not registered)."""
 
-    estimator_params = FORWARD_PASS_PARAMS
     activation_needs = ("sigma", "derivative")
     max_iter: int = 100
     n_iter_no_change: int | None = 5

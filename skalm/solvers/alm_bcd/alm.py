@@ -15,12 +15,13 @@ from numbers import Real
 import numpy as np
 
 from ..._compat import Interval, StrOptions
+from ..._docstring import fill_doc
 from ...model import forward
 from ..base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver, setting, solver_settings
-from ..lagrangian import ALMPoint, augmented_lagrangian, certificate, feasibility
-from .bcd import bcd_sweep
+from ..lagrangian import ALMPoint, augmented_lagrangian, feasibility
+from .bcd import inner_loop
 
-__all__ = ["ALMState", "ALMBCDSolver"]
+__all__ = ["ALMState", "ALMBCDSolver", "SETTINGS_DOC"]
 
 _UNIT = Interval(Real, 0, 1, closed="neither")
 
@@ -56,34 +57,64 @@ class ALMState:
     reanchor: bool = False
 
 
+#: The numpydoc entries of the ALM-BCD settings that :class:`~skalm.ElmanRNNRegressor` also
+#: takes as parameters: written once here, composed into both docstrings (:func:`fill_doc`).
+SETTINGS_DOC = {
+    "gamma0": r"""gamma0 : float, default=1.0
+    :math:`\gamma_0 > 0`, the initial penalty of the augmented Lagrangian.""",
+    "eta1": r"""eta1 : float, default=0.99
+    :math:`\eta_1 \in (0, 1)`: the penalty stays the same when FeasVio fell below
+    :math:`\eta_1` times its previous value.""",
+    "eta2": r"""eta2 : float, default=5/6
+    :math:`\eta_2 \in (0, 1)`: otherwise the penalty grows at least by :math:`1/\eta_2`.""",
+    "eta3": r"""eta3 : float, default=0.01
+    :math:`\eta_3 > 0`: ... and at least to :math:`\|\xi\|^{1+\eta_3}`,
+    :math:`\|\zeta\|^{1+\eta_3}`. The paper's convergence proof (Thm 4.7) needs
+    :math:`\eta_3 > 1`; its experiments, and this default, use 0.01.""",
+    "eta4": r"""eta4 : float, default=5/6
+    :math:`\eta_4 \in (0, 1)`: the inner tolerance shrinks as
+    :math:`\epsilon_k = \eta_4 \epsilon_{k-1}`.""",
+    "mu": r"""mu : float, default=1e-5
+    :math:`\mu > 0`, the proximal weight of the u-block (``sigma`` in the paper's code).""",
+    "max_inner_iter": r"""max_inner_iter : int, default=50
+    Cap on the BCD sweeps of one inner loop (``submaxiter`` in the paper's code, whose
+    default is 100). With the momentum carried across outer iterations, shorter inner
+    loops lose little per sweep and let the practical rule stop sooner: on the paper's
+    T=500 set, 50 stops at R = 8.09 after 3,350 sweeps, 100 at R = 7.88 after 7,300;
+    L-BFGS reaches 8.37 (``benchmarks/alm_acceleration.py``; times in :ref:`performance`).""",
+    "acceleration": r"""acceleration : {"nesterov"} or None, default="nesterov"
+    ALM-BCD's inner loop (:func:`~skalm.solvers.alm_bcd.inner_loop`). ``"nesterov"``
+    starts every BCD sweep from an extrapolated (h, u) and falls back to a plain sweep
+    (restarting the momentum) whenever that would raise the augmented Lagrangian, so the
+    inner loop stays monotone; the momentum carries over between outer iterations. Not in
+    the paper: on the paper's T=500 synthetic set the paper's BCD stalls (R = 13.6 after 100
+    outer iterations at the estimator's defaults) where the extrapolated one passes
+    L-BFGS's R = 8.37 after 10 and stops by the practical rule at R = 7.88 after 73
+    (``benchmarks/alm_acceleration.py``). None runs the paper's Algorithm 3.2 exactly,
+    which ``tests/test_blocks_vs_kronecker.py`` checks against the Kronecker form.""",
+}
+
+
+@fill_doc(SETTINGS_DOC)
 @solver_settings
 class ALMBCDSolver(Solver):
     """ALM with BCD inner loop (Wang, Zhang and Chen, 2024), in structured form.
 
     Parameters
     ----------
-    gamma0 : float, default=1.0
-        gamma_0, the initial penalty.
-    eta1 : float, default=0.99
-        eta_1 in (0, 1): the penalty stays when FeasVio fell below eta_1 times its last value.
-    eta2 : float, default=5/6
-        eta_2 in (0, 1): otherwise the penalty grows at least by 1/eta_2.
-    eta3 : float, default=0.01
-        eta_3 > 0: ... or to ||xi||^(1+eta_3), ||zeta||^(1+eta_3). The convergence proof
-        (Thm 4.7) needs eta_3 > 1; the paper's experiments (and this default) use 0.01.
-    eta4 : float, default=5/6
-        eta_4 in (0, 1): inner tolerance decrease eps_k = eta_4 eps_{k-1}.
+    %(gamma0)s
+    %(eta1)s
+    %(eta2)s
+    %(eta3)s
+    %(eta4)s
     eps0 : float, default=0.1
         eps_0, the first inner tolerance on the certificate kappa.
     eps_star : float, default=1e-20
         eps_*: the outer loop stops when eps_k <= eps_*.
-    mu : float, default=1e-5
-        mu > 0, proximal weight of the u-block (the reference package's ``sigma``).
+    %(mu)s
     max_iter : int, default=100
         Cap on outer iterations.
-    max_inner_iter : int, default=50
-        Cap on BCD sweeps per outer iteration (the reference package's ``submaxiter``, 100
-        there; see the estimator's ``max_inner_iter`` for why 50).
+    %(max_inner_iter)s
     tol : float, default=1e-3
         Relative improvement that counts for the practical stopping rule.
     n_iter_no_change : int or None, default=10
@@ -100,15 +131,7 @@ class ALMBCDSolver(Solver):
         A penalty beyond this, any non-finite iterate, or a training objective of the true
         forward pass beyond ``EXPLOSION_FACTOR`` times its start value is treated as
         divergence: the run stops, returns the last finite iterate and warns.
-    acceleration : {"nesterov", None}, default="nesterov"
-        ``"nesterov"``: each sweep starts from an extrapolated (h, u) with a monotone restart
-        safeguard; the momentum carries over from one outer iteration to the next (see
-        :meth:`_inner_loop`). Not in the paper. On the paper's T=500 set it is what lets the
-        inner BCD leave the plateau where the paper's BCD stalls: at the estimator defaults
-        it passes L-BFGS's R = 8.37 at outer iteration 10 and the practical rule stops it at
-        R = 7.88 after 73, where the paper's BCD is at R = 13.6 after 100
-        (``benchmarks/alm_acceleration.py``). None: the paper's BCD exactly (Algorithm 3.2),
-        which ``tests/test_blocks_vs_kronecker.py`` checks against the Kronecker form.
+    %(acceleration)s
     anchor : {"best"} or None, default="best"
         ``"best"``: after every outer iteration the weights are run forward; the forward pass
         (a feasible point, where L = R) of the weights with the lowest objective R so far is
@@ -214,8 +237,10 @@ class ALMBCDSolver(Solver):
         s, restarted = self.inner_start(state)
         # A restart from s^0 drops the momentum: it points along the abandoned trajectory.
         momentum = None if restarted else state.momentum
-        s, C, kappa, j, momentum = self._inner_loop(
-            problem, s, Xi, Zeta, gamma, mu, state.eps, activation, momentum
+        s, C, kappa, j, momentum = inner_loop(
+            problem, s, Xi, Zeta, gamma, mu, state.eps, activation, momentum,
+            max_inner_iter=int(self.max_inner_iter),
+            accelerate=self.acceleration == "nesterov", n_threads=self.blas_threads,
         )
         C1, C2 = C
         feas = feasibility(C1, C2)
@@ -242,63 +267,6 @@ class ALMBCDSolver(Solver):
             eps=self.eta4 * state.eps, feas=feas, n_inner=j, kappa=kappa, restarted=restarted,
             momentum=momentum, anchor=anchor, anchor_R=anchor_R, reanchor=reanchor,
         )
-
-    def _inner_loop(self, problem, s, Xi, Zeta, gamma, mu, eps, activation, momentum=None):
-        """BCD sweeps until kappa <= eps or the cap (Algorithm 3.2).
-
-        With ``acceleration="nesterov"`` every sweep starts from the extrapolated point
-        (h, u) + beta_j ((h, u) - (h, u)_prev), beta_j the Nesterov/FISTA sequence; z needs no
-        extrapolation, the z-block recomputes it exactly from (h, u). A sweep that would raise
-        L is replaced by a plain sweep from the current point and the momentum restarts, so L
-        still decreases monotonically. kappa stays a bound on dist(0, dL(s)): the u-block's
-        optimality condition holds with the prox centre it actually used.
-
-        ``momentum`` = (previous point, t) from the last outer iteration, or None. Carrying it
-        over matters: the multipliers move little between outer iterations, and restarting the
-        momentum at every outer iteration threw away most of the acceleration (T=500 set,
-        inner cap 100: R = 8.54 after 60 outer iterations with restarts, 8.36 after 10 when
-        carried). The safeguard applies to the first sweep too, with L of the new outer
-        iteration, so monotonicity inside each inner loop is unchanged.
-
-        Returns ``(s, C, kappa, j, momentum)``.
-        """
-        accelerate = self.acceleration == "nesterov"
-
-        def sweep(start):
-            return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation, self.blas_threads)
-
-        def L_of(point, C):
-            return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)
-
-        prev, t, L_s = None, 1.0, None
-        if accelerate:
-            if momentum is not None:
-                prev, t = momentum
-            L_s = L_of(s, None)
-        kappa, C, j = np.inf, None, 0
-        for j in range(1, int(self.max_inner_iter) + 1):
-            start = s
-            if accelerate and prev is not None:
-                t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-                beta = (t - 1.0) / t_next
-                t = t_next
-                H_ex = s.H + beta * (s.H - prev.H)
-                start = ALMPoint(s.weights, H_ex, s.U + beta * (s.U - prev.U))
-            new, C = sweep(start)
-            if accelerate:
-                L_new = L_of(new, C)
-                if start is not s and not L_new <= L_s:
-                    start, t = s, 1.0
-                    new, C = sweep(start)
-                    L_new = L_of(new, C)
-                L_s = L_new
-            kappa = certificate(
-                problem, new, start.U, Xi, Zeta, gamma, mu, activation, C
-            )
-            prev, s = s, new
-            if not np.isfinite(kappa) or kappa <= eps:
-                break
-        return s, C, kappa, j, ((prev, t) if accelerate else None)
 
     # -- what the shared loop of Solver.solve asks ------------------------------------------
     def _finite(self, state):

@@ -1,11 +1,15 @@
-"""One BCD sweep (Algorithm 3.2) over the blocks of :mod:`skalm.solvers.blocks`."""
+"""The BCD inner loop of ALM-BCD (Algorithm 3.2): one sweep over the blocks of
+:mod:`skalm.solvers.blocks`, and the loop of sweeps (optionally extrapolated) that the ALM
+outer loop (:mod:`~skalm.solvers.alm_bcd.alm`) runs at every outer iteration."""
 
 from __future__ import annotations
 
-from ..blocks import h_block, u_constraints_rows, z_block
-from ..lagrangian import ALMPoint
+import numpy as np
 
-__all__ = ["bcd_sweep"]
+from ..blocks import h_block, u_constraints_rows, z_block
+from ..lagrangian import ALMPoint, augmented_lagrangian, certificate
+
+__all__ = ["bcd_sweep", "inner_loop"]
 
 
 def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
@@ -35,3 +39,61 @@ def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     U, C1, C2 = u_constraints_rows(problem, weights, H, s.U, Xi, Zeta, gamma, mu, activation,
                                    XV, 0, problem.n_steps)
     return ALMPoint(weights, H, U), (C1, C2)
+
+
+def inner_loop(problem, s, Xi, Zeta, gamma, mu, eps, activation, momentum=None, *,
+               max_inner_iter, accelerate, n_threads=1):
+    """BCD sweeps from ``s`` until kappa <= ``eps`` or ``max_inner_iter`` sweeps (Algorithm 3.2).
+
+    With ``accelerate`` (the solver's ``acceleration="nesterov"``) every sweep starts from the
+    extrapolated point (h, u) + beta_j ((h, u) - (h, u)_prev), beta_j the Nesterov/FISTA
+    sequence; z needs no extrapolation, the z-block recomputes it exactly from (h, u). A sweep
+    that would raise L is replaced by a plain sweep from the current point and the momentum
+    restarts, so L still decreases monotonically. kappa stays a bound on dist(0, dL(s)): the
+    u-block's optimality condition holds with the prox centre it actually used.
+
+    ``momentum`` = (previous point, t) from the last outer iteration, or None. Carrying it
+    over matters: the multipliers move little between outer iterations, and restarting the
+    momentum at every outer iteration threw away most of the acceleration (T=500 set,
+    inner cap 100: R = 8.54 after 60 outer iterations with restarts, 8.36 after 10 when
+    carried). The safeguard applies to the first sweep too, with L of the new outer
+    iteration, so monotonicity inside each inner loop is unchanged. ``n_threads`` is
+    :func:`bcd_sweep`'s.
+
+    Returns ``(s, C, kappa, j, momentum)``: the last point, its constraints (C1, C2), its
+    certificate, the sweeps run and the momentum to carry over (None without ``accelerate``).
+    """
+
+    def sweep(start):
+        return bcd_sweep(problem, start, Xi, Zeta, gamma, mu, activation, n_threads)
+
+    def L_of(point, C):
+        return augmented_lagrangian(problem, point, Xi, Zeta, gamma, activation, C)
+
+    prev, t, L_s = None, 1.0, None
+    if accelerate:
+        if momentum is not None:
+            prev, t = momentum
+        L_s = L_of(s, None)
+    kappa, C, j = np.inf, None, 0
+    for j in range(1, max_inner_iter + 1):
+        start = s
+        if accelerate and prev is not None:
+            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            beta = (t - 1.0) / t_next
+            t = t_next
+            H_ex = s.H + beta * (s.H - prev.H)
+            start = ALMPoint(s.weights, H_ex, s.U + beta * (s.U - prev.U))
+        new, C = sweep(start)
+        if accelerate:
+            L_new = L_of(new, C)
+            if start is not s and not L_new <= L_s:
+                start, t = s, 1.0
+                new, C = sweep(start)
+                L_new = L_of(new, C)
+            L_s = L_new
+        kappa = certificate(problem, new, start.U, Xi, Zeta, gamma, mu, activation, C)
+        prev, s = s, new
+        if not np.isfinite(kappa) or kappa <= eps:
+            break
+    return s, C, kappa, j, ((prev, t) if accelerate else None)
