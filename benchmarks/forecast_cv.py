@@ -12,6 +12,9 @@ Grids (every RNN has r = 20 hidden units, ReLU, N(0, 0.1) initial weights, rando
 and each solver's default budget and stopping rule):
 
 * OLS: none.  Ridge: alpha in {1e-3, ..., 1e3}.
+* ridgecv: ``RidgeCV`` with the linear stage of rnn-cv exactly (13 alphas in {1e-3, ...,
+  1e3}, ``TimeSeriesSplit(5)`` on the outer training rows), no GridSearchCV: the ridge model
+  that rnn-cv falls back to, so the comparison that tells what the recurrence adds.
 * alm-bcd: alpha (the paper's tau) in {0.1, 1, 10}, gamma0 in {0.1, 1}, eta2 in {0.5, 5/6};
   max_inner_iter=20 BCD sweeps per outer iteration instead of the default 50 (with the
   paper's 100, each fit here ran 75-95 outer iterations, about 5 CPU s, and the 37 fits per
@@ -43,7 +46,7 @@ import sys
 import tempfile
 
 import numpy as np
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
@@ -63,7 +66,7 @@ SKIP = ["alm-bcd+skip", "lbfgs+skip"]
 AVG = ["alm-bcd+skip+avg5", "lbfgs+skip+avg5"]
 #: The CV estimator at its defaults (it tunes itself; no GridSearchCV around it).
 SELF_TUNED = ["rnn-cv"]
-MODELS = ["ols", "ridge", "alm-bcd"] + GRADIENT + OTHERS + SKIP + AVG + SELF_TUNED
+MODELS = ["ols", "ridge", "ridgecv", "alm-bcd"] + GRADIENT + OTHERS + SKIP + AVG + SELF_TUNED
 
 
 def model_and_grid(name, quick):
@@ -75,6 +78,9 @@ def model_and_grid(name, quick):
         return est.set_params(skip_connection=True), grid
     if name == "ols":
         return LinearRegression(), {}
+    if name == "ridgecv":  # rnn-cv's linear stage: its own inner TimeSeriesSplit(5)
+        return RidgeCV(alphas=np.logspace(-3, 3, 13), cv=TimeSeriesSplit(5),
+                       scoring="neg_mean_squared_error"), {}
     if name == "ridge":
         return Ridge(), {"alpha": [1e-3, 1e-1, 10.0] if quick else list(np.logspace(-3, 3, 7))}
     rnn = dict(n_hidden=20, random_state=0)
