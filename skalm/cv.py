@@ -186,10 +186,13 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
 
     warm_up_max_iter : int or None, default=30
         Cap on ``max_iter`` of the ``"recurrent"`` start's first fit (the one without the
-        skip path; the estimator's ``max_iter`` when that is lower); None: the estimator's. The first fit from a random start is the costly one
-        (93 ALM iterations on 500 rows at the defaults, two thirds of a fold's time); 30
-        learned the hidden cycle of :func:`skalm.datasets.make_hidden_oscillator` as well
-        (test MSE 0.03x RidgeCV's, ``benchmarks/real_data.py``).
+        skip path; the estimator's ``max_iter`` when that is lower); None: the estimator's.
+        The first fit only has to bring the network near its recurrent solution; the path's
+        fits, warm-started from it, finish the work. It saves less than it seems: on the
+        3,000 rows of ``benchmarks/cv_fit_time.py`` the path's first fit then took 10.1 CPU s
+        per fold instead of 1.7. With the cap the hidden cycle of
+        :func:`skalm.datasets.make_hidden_oscillator` was learned as without it
+        (``benchmarks/real_data.py``).
 
     selection : {"one_se", "min"}, default="one_se"
         How the winner is chosen from the mean validation MSEs.
