@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import singledispatch
+
 from ..blocks import h_block, u_constraints_rows, z_block
 from ..lagrangian import ALMPoint
 
 __all__ = ["bcd_sweep"]
 
 
+@singledispatch  # generic in the problem: skalm.distributed registers the chunked sweep
 def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2).
 
