@@ -106,6 +106,23 @@ def _rows_of(sequence_id):
     return np.asarray(sequence_id.compute())
 
 
+def _setup(est, n_features, n_outputs, dtype):
+    """(solver, lambdas, activation, weights0, rng) of the estimator's settings, as its own
+    fit makes them (the only calls into the estimator's set-up helpers)."""
+    solver = est._make_solver()
+    if not isinstance(solver, ALMBCDSolver):
+        raise ValueError(
+            f"solver={est.solver!r} cannot fit dask arrays X, y: only solver='alm-bcd' runs "
+            "its sweeps on the chunks of a dask cluster. Use solver='alm-bcd' or pass "
+            "X.compute(), y.compute().")
+    rng = check_random_state(est.random_state)
+    lambdas = est._make_lambdas(n_features, n_outputs)
+    activation = est._make_activation()
+    est._warn_unused_settings()
+    return solver, lambdas, activation, est._initial_weights(n_features, n_outputs, dtype,
+                                                             rng), rng
+
+
 def fit(estimator, X, y, sequence_id=None):
     """The body of ``ElmanRNNRegressor.fit`` for dask arrays (see the module docstring)."""
     from .distributed import ChunkedProblem, linear_path_start
@@ -120,17 +137,7 @@ def fit(estimator, X, y, sequence_id=None):
     if estimator.early_stopping:
         raise ValueError("early_stopping=True is not supported when X is a dask array: the "
                          "validation rows would have to leave the workers.")
-    solver = estimator._make_solver()
-    if not isinstance(solver, ALMBCDSolver):
-        raise ValueError(
-            f"solver={estimator.solver!r} cannot fit dask arrays X, y: only solver='alm-bcd' "
-            "runs its sweeps on the chunks of a dask cluster. Use solver='alm-bcd' or pass "
-            "X.compute(), y.compute().")
-    rng = check_random_state(estimator.random_state)
-    lambdas = estimator._make_lambdas(n, m)
-    activation = estimator._make_activation()
-    estimator._warn_unused_settings()
-    weights0 = estimator._initial_weights(n, m, X.dtype, rng)
+    solver, lambdas, activation, weights0, rng = _setup(estimator, n, m, X.dtype)
     problem = ChunkedProblem.from_dask(client, X, Y, lambdas, layout)
     if weights0.D is not None and not (estimator.warm_start and hasattr(estimator, "weights_")):
         D0, c0 = linear_path_start(problem)
