@@ -742,9 +742,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs :math:`x_t`, one row per time step, in time order. Dask arrays ``X``,
-            ``y`` chunked over rows fit on the running ``dask.distributed`` client, each
-            chunk where it is (``solver="alm-bcd"`` only; :ref:`dask-fit`).
+            Inputs :math:`x_t`, one row per time step, in time order.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets :math:`y_t`.
@@ -865,8 +863,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs, one row per time step, in time order. A dask array gives a dask array
-            of predictions, block after block (:ref:`dask-fit`).
+            Inputs, one row per time step, in time order.
 
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels. Every sequence after the first starts from
