@@ -26,8 +26,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from ._threads import blas_threads_limited, largest_blas_threads
 from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
 from .solvers.lagrangian import ALMPoint
 
@@ -47,24 +47,16 @@ MIN_ONE_THREAD_SIZE = 20_000
 
 _pools = {}
 _pool_lock = threading.Lock()
-_controller = None
-
-
-def _blas_controller():
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
 
 
 def one_blas_thread():
-    """Context manager: every loaded BLAS on one thread (a cached threadpoolctl controller,
-    so that entering costs microseconds, not a scan of the loaded libraries; nothing to do
-    when they are on one thread already, as inside an ALM-BCD fit)."""
-    blas = _blas_controller().select(user_api="blas")
-    if all(info["num_threads"] == 1 for info in blas.info()):
+    """Context manager: every loaded BLAS on one thread, through the thread-safe limit of
+    :func:`skalm._threads.blas_threads_limited` (fits in other threads may hold limits of
+    their own); nothing to do, for a few microseconds, when they are on one thread already,
+    as inside an ALM-BCD fit."""
+    if largest_blas_threads() == 1:
         return contextlib.nullcontext()
-    return blas.limit(limits=1)
+    return blas_threads_limited(1)
 
 
 def _pool(n_threads):

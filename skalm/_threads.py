@@ -23,11 +23,20 @@ from contextlib import contextmanager
 import threadpoolctl
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-__all__ = ["blas_threads_limited"]
+__all__ = ["blas_threads_limited", "largest_blas_threads"]
 
 _lock = threading.Lock()
 _requests = Counter()  # limit -> number of active holders, in all threads
 _shared = []  # [(library controller, its setting before the first holder)]
+_blas = []  # the BLAS controllers, found once (a scan of the loaded libraries costs ~1 ms)
+
+
+def largest_blas_threads():
+    """The largest thread count of the BLAS libraries loaded when first asked (each read
+    live; a few microseconds)."""
+    if not _blas:
+        _blas.append(ThreadpoolController().select(user_api="blas"))
+    return max((info["num_threads"] for info in _blas[0].info()), default=1)
 
 
 def _per_thread(lib):

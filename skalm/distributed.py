@@ -1,20 +1,18 @@
-"""ALM-BCD sweeps on a dask cluster, the rows split in time chunks that stay on the workers.
+"""ALM-BCD on a dask cluster: the rows of one fit in time chunks that stay on the workers.
 
-Status: the building blocks of issue 16, part 3, not yet a fit. What is here runs one BCD sweep
-and the multiplier update as dask.distributed tasks on chunks that live on the workers, the
-augmented Lagrangian, FeasVio and the certificate kappa as sums over the chunks, and the
-forward pass over the chunks
-in row order (the objective R, the forward check's and ``predict``'s pass); each equals its
-in-memory counterpart to rounding (``tests/test_dask_fit.py``). What is missing is the ALM
-driver around them (the penalty and tolerance updates, the restart rule, the Nesterov
-extrapolation) and the estimator accepting dask arrays; see "Scaling out: a fit over several machines" in the performance notes of the user
-guide.
+:class:`ChunkedProblem` is the training problem of :class:`skalm.solvers.Problem` with its
+rows split in time chunks, each held by one dask worker, and the arrays of the fit (h, u,
+the multipliers, the constraints) as :class:`~skalm._chunked.ChunkedArray`\\ s on the same
+workers. The functions of ALM-BCD that touch those arrays (:func:`~skalm.solvers.alm_bcd.
+bcd_sweep`, :func:`~skalm.solvers.lagrangian.augmented_lagrangian`,
+:func:`~skalm.solvers.lagrangian.certificate`, :func:`~skalm.solvers.blocks.output_block`)
+are generic in the problem; this module registers their chunked implementations, so that
+:class:`~skalm.solvers.alm_bcd.ALMBCDSolver`'s own loop (penalty and tolerance updates,
+restarts, anchor, Nesterov extrapolation, stopping rules, history) runs on a
+ChunkedProblem unchanged. ``ElmanRNNRegressor.fit`` on dask arrays builds one
+(:mod:`skalm._dask_fit`).
 
-Design
-------
-Each chunk of rows [a, b) is one :class:`Chunk` held by one worker: its X, Y, the sequence
-layout of its rows, h, u, the multipliers xi, zeta and the last constraints C1, C2. The client
-holds only the scalars; the whole sweep is submitted as one task graph. One sweep (:func:`sweep`) is
+One sweep (:func:`sweep`), submitted as one task graph:
 
 1. on each worker, the z-block's Gram sums over its rows (:func:`~skalm.solvers.blocks.
    z_sums_rows`), reading h_{a-1} from the chunk before (a one-row halo);
@@ -25,53 +23,44 @@ holds only the scalars; the whole sweep is submitted as one task graph. One swee
 
 What travels per sweep: the Gram sums ((r+n+1)(r+n+1+r) + (r+1)(r+1+m) numbers per chunk, or
 with the skip connection the output design's n more columns), the weights and the two r x r
-matrices to every worker that holds a chunk, and three halo rows of r numbers per chunk boundary. Nothing of
-size T moves. :func:`bytes_per_sweep` counts it.
+matrices to every worker that holds a chunk, and three halo rows of r numbers per chunk
+boundary (:func:`bytes_per_sweep`); the client receives the weights. The augmented
+Lagrangian, FeasVio and the certificate are sums of a few numbers per chunk (the certificate
+also the z-gradient's sums, of the weights' size). The forward pass (:meth:`ChunkedProblem.
+evaluate`: the objective R, the anchor, the forward check) runs over the chunks in row order,
+one row of r numbers passed from each chunk to the next. Nothing of size T moves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import operator
 from typing import NamedTuple
 
 import numpy as np
 
-from .model import SequenceLayout, forward, penalty, predict_outputs
-from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_sums_rows
+from ._chunked import ChunkedArray, submit
+from .model import SequenceLayout, forward, linear_path_solve, penalty, predict_outputs
+from .solvers.alm_bcd.bcd import bcd_sweep
+from .solvers.blocks import (
+    _output_design, _output_solve, _preactivation_rows, h_matrices, h_rows, output_block,
+    u_constraints_rows, z_solve, z_sums_rows,
+)
+from .solvers.lagrangian import ALMPoint, augmented_lagrangian, certificate
 
-__all__ = [
-    "Chunk", "scatter_chunks", "sweep", "update_multipliers", "objective",
-    "lagrangian_and_feasibility", "certificate", "gather", "bytes_per_sweep",
-]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """The rows [start, stop) of a fit, as one worker holds them."""
-
-    start: int
-    X: np.ndarray
-    Y: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-    H: np.ndarray
-    U: np.ndarray
-    Xi: np.ndarray
-    Zeta: np.ndarray
-    C1: np.ndarray = None
-    C2: np.ndarray = None
-    U_prev: np.ndarray = None  # u before the last sweep (the certificate's prox term)
+__all__ = ["ChunkedProblem", "sweep", "linear_path_start", "bytes_per_sweep"]
 
 
-class _ChunkProblem(NamedTuple):
-    """What the row functions of :mod:`skalm.solvers.blocks` read of a problem, for one chunk:
-    its own rows, and the total number of rows of the fit (``n_steps``)."""
+class Rows(NamedTuple):
+    """What one worker holds of a fit's data: the rows [start, start + len(X)), and what the
+    row functions of :mod:`skalm.solvers.blocks` read of a problem (``n_steps`` is the number
+    of rows of the whole fit)."""
 
     X: np.ndarray
     Y: np.ndarray
     lambdas: object
     layout: SequenceLayout
     n_steps: int
+    start: int
 
 
 class _Totals(NamedTuple):
@@ -79,222 +68,326 @@ class _Totals(NamedTuple):
     n_steps: int
 
 
-def _local(chunk, lambdas, n_steps):
-    return _ChunkProblem(chunk.X, chunk.Y, lambdas, SequenceLayout(chunk.first, chunk.last),
-                         n_steps)
+def _make_rows(X, Y, first, last, lambdas, n_steps, start):
+    X = np.ascontiguousarray(X)
+    Y = np.ascontiguousarray(np.asarray(Y, dtype=X.dtype).reshape(len(X), -1))
+    if first is None:  # one sequence over all rows
+        first = np.zeros(len(X), dtype=bool)
+        last = np.zeros(len(X), dtype=bool)
+        first[0] = start == 0
+        last[-1] = start + len(X) == n_steps
+    return Rows(X, Y, lambdas, SequenceLayout(first, last), n_steps, start)
 
 
-def scatter_chunks(client, X, Y, layout, H, U, Xi, Zeta, bounds):
-    """Put each row range of ``bounds`` ([(a, b), ...], in order) on a worker, round robin.
+class ChunkedProblem:
+    """A training problem whose rows are time chunks held by dask workers.
 
-    Returns the chunks as (future of a :class:`Chunk`, worker address) pairs, in row order."""
-    workers = sorted(client.scheduler_info()["workers"])
-    chunks = []
-    for i, (a, b) in enumerate(bounds):
-        chunk = Chunk(a, X[a:b], Y[a:b], layout.first[a:b], layout.last[a:b], H[a:b], U[a:b],
-                      Xi[a:b], Zeta[a:b])
-        worker = workers[i % len(workers)]
-        chunks.append((client.scatter(chunk, workers=[worker]), worker))
-    return chunks
+    Build it with :meth:`scatter` (from ndarrays) or :meth:`from_dask` (from dask arrays
+    chunked over rows). It has what ALM-BCD and the forward check read of a
+    :class:`~skalm.solvers.Problem` (``n_steps``, ``dtype``, ``lambdas``, ``Y``,
+    :meth:`evaluate`, :meth:`training_loss`); no validation rows.
+
+    Attributes
+    ----------
+    client : distributed.Client
+    rows : list of Future
+        One :class:`Rows` per chunk, in row order.
+    workers : list of str
+        The worker holding each chunk (every task on a chunk runs there).
+    bounds : list of (int, int)
+        The row range of each chunk.
+    """
+
+    has_validation = False
+    X_val = Y_val = None
+    #: The forward check cannot polish (L-BFGS) on chunked rows.
+    chunked = True
+
+    def __init__(self, client, rows, workers, bounds, lambdas, n_features, n_outputs, dtype):
+        self.client, self.rows, self.workers = client, list(rows), list(workers)
+        self.bounds = list(bounds)
+        self.lambdas = lambdas
+        self.n_features, self.n_outputs = int(n_features), int(n_outputs)
+        self.dtype = np.dtype(dtype)
+        self.n_steps = self.bounds[-1][1]
+        self.Y = self.array([submit(client, operator.attrgetter("Y"), w, p)
+                             for p, w in zip(self.rows, self.workers)], self.n_outputs)
+
+    @classmethod
+    def scatter(cls, client, X, Y, lambdas, bounds, layout=None):
+        """The rows of ndarrays ``X``, ``Y`` in the row ranges ``bounds`` ([(a, b), ...]),
+        one chunk per range, sent to the workers round robin."""
+        workers = sorted(client.scheduler_info()["workers"])
+        rows, chunk_workers = [], []
+        T = X.shape[0]
+        for i, (a, b) in enumerate(bounds):
+            w = workers[i % len(workers)]
+            first, last = (None, None) if layout is None else (layout.first[a:b],
+                                                               layout.last[a:b])
+            rows.append(client.submit(_make_rows, X[a:b], Y[a:b], first, last, lambdas, T, a,
+                                      pure=False, workers=[w], allow_other_workers=False))
+            chunk_workers.append(w)
+        Y2 = Y.reshape(T, -1)
+        return cls(client, rows, chunk_workers, bounds, lambdas, X.shape[1], Y2.shape[1],
+                   X.dtype)
+
+    @classmethod
+    def from_dask(cls, client, X, Y, lambdas, layout=None):
+        """The rows of dask arrays ``X`` (T, n) and ``Y`` (T, m), one chunk per block of
+        ``X``'s rows (``Y`` is rechunked to match), each on the worker that holds it after
+        ``client.persist`` (blocks not yet computed go where the scheduler puts them)."""
+        from distributed import futures_of, wait
+
+        X = X.rechunk({1: -1})
+        Y = Y.rechunk({0: X.chunks[0], 1: -1})
+        X, Y = client.persist([X, Y])
+        wait([X, Y])
+        xf = {f.key: f for f in futures_of(X)}
+        yf = {f.key: f for f in futures_of(Y)}
+        owners = client.who_has(list(xf.values()))
+        T = X.shape[0]
+        rows, workers, bounds = [], [], []
+        a = 0
+        for i, length in enumerate(X.chunks[0]):
+            b = a + length
+            if length:
+                fx, fy = xf[(X.name, i, 0)], yf[(Y.name, i, 0)]
+                w = sorted(owners[fx.key])[0]
+                first, last = (None, None) if layout is None else (layout.first[a:b],
+                                                                   layout.last[a:b])
+                rows.append(submit(client, _make_rows, w, fx, fy, first, last, lambdas, T, a))
+                workers.append(w)
+                bounds.append((a, b))
+            a = b
+        return cls(client, rows, workers, bounds, lambdas, X.shape[1], Y.shape[1], X.dtype)
+
+    def array(self, parts, width):
+        """A ChunkedArray of per-chunk ``parts`` with ``width`` columns."""
+        return ChunkedArray(self.client, parts, self.workers, (self.n_steps, width),
+                            self.dtype)
+
+    def _map(self, fn, *args):
+        """``fn(rows, *args_i)`` on every chunk's worker; ChunkedArray args chunk by chunk,
+        lists of per-chunk values element by element."""
+        out = []
+        for i, (p, w) in enumerate(zip(self.rows, self.workers)):
+            own = [a.parts[i] if isinstance(a, ChunkedArray)
+                   else a[i] if isinstance(a, list) else a for a in args]
+            out.append(submit(self.client, fn, w, p, *own))
+        return out
+
+    def _items(self, futures, *indices):
+        """Per-chunk futures of tuples split into one list of futures per index (tasks on the
+        same workers)."""
+        return [[submit(self.client, operator.itemgetter(j), w, f)
+                 for f, w in zip(futures, self.workers)] for j in indices]
+
+    def _halos(self, fn, parts):
+        """One row per chunk boundary for the chunk after it: [None, fn(part_0), ...,
+        fn(part_{k-2})], each computed where its part is."""
+        return [None] + [submit(self.client, fn, w, p)
+                         for p, w in zip(parts[:-1], self.workers[:-1])]
+
+    def _sum(self, futures):
+        return np.sum(self.client.gather(futures), axis=0)
+
+    def evaluate(self, weights, activation):
+        """True forward pass, as :meth:`skalm.solvers.Problem.evaluate`: (train_loss,
+        objective R, final hidden state, U, H), U and H ChunkedArrays. A sequential pass over
+        the chunks: each starts from the last hidden state of the one before."""
+        h_prev, outs = None, []
+        for p, w in zip(self.rows, self.workers):
+            out = submit(self.client, _forward_rows, w, p, weights, activation, h_prev)
+            h_prev = submit(self.client, operator.itemgetter(4), w, out)
+            outs.append(out)
+        sse, uu = self._sum([submit(self.client, _first_two, w, f)
+                             for f, w in zip(outs, self.workers)])
+        U, H = self._items(outs, 2, 3)
+        r = weights.W.shape[0]
+        loss = float(sse) / max(self.n_steps, 1)
+        R = loss + (penalty(weights, None, self.lambdas) + self.lambdas.u * float(uu))
+        return loss, R, h_prev.result(), self.array(U, r), self.array(H, r)
+
+    def training_loss(self, weights, H):
+        """(1/T) sum_t ||y_t - yhat_t||^2 with the hidden states ``H`` (a ChunkedArray)."""
+        with np.errstate(all="ignore"):
+            return float(self._sum(self._map(_sse, weights, H))) / max(self.n_steps, 1)
+
+    def validation_loss(self, weights, activation, h_last):  # pragma: no cover - no rows
+        raise ValueError("a ChunkedProblem has no validation rows")
 
 
-def _last_h(chunk):
-    return chunk.H[-1].copy()
+def _first_two(out):
+    return np.array(out[:2])
 
 
-def _z_sums(chunk, h_halo, gamma, skip, lambdas, n_steps):
-    p = _local(chunk, lambdas, n_steps)
-    return z_sums_rows(p, chunk.H, chunk.U, chunk.Xi, gamma, skip, 0, len(chunk.H), h_halo)
+def _forward_rows(rows, weights, activation, h_prev):
+    """The forward pass over the chunk's rows from h_prev (None for the first chunk):
+    (sum of squared errors, ||U||^2, U, H, the last hidden state)."""
+    # forward() uses h0 only until the first sequence start after row 0; a chunk whose first
+    # row starts a sequence starts from 0.
+    h0 = None if rows.layout.first[0] else h_prev
+    U, H = forward(weights, rows.X, activation, rows.layout, h0=h0)
+    R = predict_outputs(weights, H, rows.X) - rows.Y
+    return float(np.vdot(R, R)), float(np.vdot(U, U)), U, H, H[-1].copy()
 
 
-def _first_q(chunk, weights, gamma):
-    return chunk.Xi[0] / gamma + chunk.U[0] - chunk.X[0] @ weights.V.T - weights.b
+def _sse(rows, weights, H):
+    R = predict_outputs(weights, H, rows.X) - rows.Y
+    return float(np.einsum("ij,ij->", R, R))
 
 
-def _h_step(chunk, solved, gamma, activation, q_halo, lambdas, n_steps):
-    weights, D1inv, D2 = solved
-    p = _local(chunk, lambdas, n_steps)
-    XV = chunk.X @ weights.V.T
-    H = np.empty_like(chunk.U)
-    h_rows(p, weights, chunk.U, chunk.Xi, chunk.Zeta, gamma, activation, XV, D1inv, D2, 0,
-           len(H), H, q_halo)
-    return replace(chunk, H=H)
+def _last_row(A):
+    return A[-1].copy()
 
 
-def _u_step(chunk, weights, gamma, mu, activation, h_halo, lambdas, n_steps):
-    p = _local(chunk, lambdas, n_steps)
-    U, C1, C2 = u_constraints_rows(p, weights, chunk.H, chunk.U, chunk.Xi, chunk.Zeta, gamma,
-                                   mu, activation, None, 0, len(chunk.H), h_halo)
-    return replace(chunk, U=U, C1=C1, C2=C2, U_prev=chunk.U)
+def _z_sums(rows, H, U, Xi, h_halo, gamma, skip):
+    return z_sums_rows(rows, H, U, Xi, gamma, skip, 0, len(H), h_halo)
 
 
-def _submit(client, fn, chunk, *args):
-    """Run ``fn`` on the worker that holds the chunk (the chunk does not move); a new
-    (future, worker) pair."""
-    future, worker = chunk
-    return client.submit(fn, future, *args, pure=False, workers=[worker],
-                         allow_other_workers=False), worker
-
-
-def _futures(pairs):
-    return [f for f, _ in pairs]
-
-
-def _reduce_solve(lambdas, n_steps, gamma, skip, *sums):
+def _reduce_solve(lambdas, n_steps, gamma, skip, r, *sums):
     """The z-block's sums added in chunk order (as the threaded sweep adds them), the ridge
     systems solved, and the h-block's D1^{-1}, D2: (weights, D1^{-1}, D2)."""
     total = [np.array(x, copy=True) for x in sums[0]]
     for part in sums[1:]:
         for acc, x in zip(total, part):
             acc += x
-    weights = z_solve(_Totals(lambdas, n_steps), total, gamma, total[1].shape[1], skip)
+    weights = z_solve(_Totals(lambdas, n_steps), total, gamma, r, skip)
     return (weights,) + h_matrices(weights, n_steps, gamma)
 
 
-def _weights(solved):
-    return solved[0]
+def _first_q(rows, U, Xi, weights, gamma):
+    return Xi[0] / gamma + U[0] - rows.X[0] @ weights.V.T - weights.b
 
 
-def sweep(client, chunks, lambdas, n_steps, gamma, mu, activation, skip=False):
-    """One BCD sweep z -> h -> u over the chunks ((future, worker) pairs of
-    :func:`scatter_chunks`, in row order), submitted as one graph: the client waits for
-    nothing in between.
-
-    Returns (new chunks, future of the new weights). The new chunks hold the new h, u and the
-    constraints C1, C2 at the new point, as :func:`~skalm.solvers.alm_bcd.bcd_sweep` returns
-    them. The small reduce (step 2 above) runs as a task on the first chunk's worker."""
-    k = len(chunks)
-    tails = [_submit(client, _last_h, c)[0] for c in chunks[:-1]]
-    sums = _futures([
-        _submit(client, _z_sums, c, tails[i - 1] if i else None, gamma, skip, lambdas, n_steps)
-        for i, c in enumerate(chunks)])
-    solved = client.submit(_reduce_solve, lambdas, n_steps, gamma, skip, *sums, pure=False,
-                           workers=[chunks[0][1]])
-    w_f = client.submit(_weights, solved, pure=False)
-    heads = [_submit(client, _first_q, c, w_f, gamma)[0] for c in chunks[1:]]
-    with_h = [_submit(client, _h_step, c, solved, gamma, activation,
-                      heads[i] if i < k - 1 else None, lambdas, n_steps)
-              for i, c in enumerate(chunks)]
-    new_tails = [_submit(client, _last_h, c)[0] for c in with_h[:-1]]
-    new = [_submit(client, _u_step, c, w_f, gamma, mu, activation,
-                   new_tails[i - 1] if i else None, lambdas, n_steps)
-           for i, c in enumerate(with_h)]
-    return new, w_f
+def _h_step(rows, U, Xi, Zeta, q_halo, solved, gamma, activation):
+    weights, D1inv, D2 = solved
+    XV = rows.X @ weights.V.T
+    H = np.empty_like(U)
+    h_rows(rows, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, 0, len(H), H, q_halo)
+    return H
 
 
-def _multipliers(chunk, gamma):
-    return replace(chunk, Xi=chunk.Xi + gamma * chunk.C1, Zeta=chunk.Zeta + gamma * chunk.C2)
+def _u_step(rows, H, U, Xi, Zeta, h_halo, weights, gamma, mu, activation):
+    return u_constraints_rows(rows, weights, H, U, Xi, Zeta, gamma, mu, activation, None, 0,
+                              len(H), h_halo)
 
 
-def update_multipliers(client, chunks, gamma):
-    """xi += gamma C1, zeta += gamma C2 on every chunk (eq. 3.7), where the chunks are."""
-    return [_submit(client, _multipliers, c, gamma) for c in chunks]
+@bcd_sweep.register
+def sweep(problem: ChunkedProblem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
+    """One BCD sweep z -> h -> u over the chunks, as :func:`~skalm.solvers.alm_bcd.bcd_sweep`
+    (whose implementation for a :class:`ChunkedProblem` this is): the new point and its
+    constraints (C1, C2), ChunkedArrays on the chunks' workers. Submitted as one graph; the
+    client waits only for the new weights. ``n_threads`` is not used (each worker's
+    threads are its own)."""
+    c, W = problem.client, problem.workers
+    r, skip = s.weights.W.shape[0], s.weights.D is not None
+    sums = problem._map(_z_sums, s.H, s.U, Xi, problem._halos(_last_row, s.H.parts), gamma,
+                        skip)
+    solved = submit(c, _reduce_solve, W[0], problem.lambdas, problem.n_steps, gamma, skip, r,
+                    *sums)
+    weights = submit(c, operator.itemgetter(0), W[0], solved)
+    heads = [None] * len(W)
+    for i in range(1, len(W)):
+        heads[i - 1] = submit(c, _first_q, W[i], problem.rows[i], s.U.parts[i], Xi.parts[i],
+                              weights, gamma)
+    H = problem.array(problem._map(_h_step, s.U, Xi, Zeta, heads, solved, gamma, activation),
+                      r)
+    outs = problem._map(_u_step, H, s.U, Xi, Zeta, problem._halos(_last_row, H.parts),
+                        weights, gamma, mu, activation)
+    U, C1, C2 = (problem.array(parts, r) for parts in problem._items(outs, 0, 1, 2))
+    return ALMPoint(weights.result(), H, U), (C1, C2)
 
 
-def _forward_chunk(chunk, weights, activation, h_prev, lambdas):
-    """The forward pass over the chunk's rows from h_prev (the hidden state at the end of the
-    chunk before; None for the first chunk): (sum of squared errors, lambda_u ||U||^2, the
-    last hidden state)."""
-    # forward() uses h0 only until the first sequence start after row 0; a chunk whose first
-    # row starts a sequence starts from 0.
-    h0 = None if chunk.first[0] else h_prev
-    U, H = forward(weights, chunk.X, activation, SequenceLayout(chunk.first, chunk.last), h0=h0)
-    R = predict_outputs(weights, H, chunk.X) - chunk.Y
-    return float(np.vdot(R, R)), lambdas.u * float(np.vdot(U, U)), H[-1].copy()
+def _constraints(rows, weights, activation, H, U, h_halo):
+    P = _preactivation_rows(rows, weights, H, None, 0, len(H), h_halo)
+    return U - P, H - activation.sigma(U)
 
 
-def _sse(triple):
-    return triple[:2]
+def _lagrangian_sums(rows, weights, activation, H, U, Xi, Zeta, C1, C2, h_halo):
+    if C1 is None:
+        C1, C2 = _constraints(rows, weights, activation, H, U, h_halo)
+    R = predict_outputs(weights, H, rows.X) - rows.Y
+    return np.array([np.vdot(R, R), np.vdot(U, U), np.vdot(Xi, C1), np.vdot(Zeta, C2),
+                     np.vdot(C1, C1), np.vdot(C2, C2)])
 
 
-def _last_state(triple):
-    return triple[2]
-
-
-def objective(client, chunks, weights, activation, lambdas, n_steps):
-    """(training loss, R) of the weights by a forward pass over the chunks, in row order: each
-    chunk starts from the last hidden state of the one before (one row of r numbers travels
-    per chunk boundary), as :meth:`skalm.solvers.Problem.evaluate` does in one piece. The
-    forward check of a fit and ``predict`` on chunked rows are this same sequential pass."""
-    h_prev, parts = None, []
-    for c in chunks:
-        out = _submit(client, _forward_chunk, c, weights, activation, h_prev, lambdas)[0]
-        parts.append(client.submit(_sse, out, pure=False))
-        h_prev = client.submit(_last_state, out, pure=False)
-    sums = np.sum(client.gather(parts), axis=0)
-    loss = float(sums[0]) / max(n_steps, 1)
-    return loss, loss + penalty(weights, None, lambdas) + float(sums[1])
-
-
-def _lagrangian_sums(chunk, weights):
-    R = predict_outputs(weights, chunk.H, chunk.X) - chunk.Y
-    return np.array([np.vdot(R, R), np.vdot(chunk.U, chunk.U), np.vdot(chunk.Xi, chunk.C1),
-                     np.vdot(chunk.Zeta, chunk.C2), np.vdot(chunk.C1, chunk.C1),
-                     np.vdot(chunk.C2, chunk.C2)])
-
-
-def lagrangian_and_feasibility(client, chunks, weights, lambdas, n_steps, gamma):
-    """L(s; xi, zeta, gamma) of eq. (3.1) and FeasVio = max(||C1||, ||C2||) at the chunks'
-    point, with the constraints the last :func:`sweep` left on them (the multipliers those of
-    the chunks): sums of six numbers per chunk."""
-    sums = np.sum(client.gather(_futures(
-        [_submit(client, _lagrangian_sums, c, weights) for c in chunks])), axis=0)
+@augmented_lagrangian.register
+def _(problem: ChunkedProblem, s, Xi, Zeta, gamma, activation, C=None):
+    """L(s; xi, zeta, gamma) of eq. (3.1) as sums of six numbers per chunk (the constraints
+    computed there when ``C`` is None, reading h_{a-1} of the chunk before)."""
+    C1, C2 = (None, None) if C is None else C
+    halos = problem._halos(_last_row, s.H.parts) if C is None else None
+    sums = problem._sum(problem._map(_lagrangian_sums, s.weights, activation, s.H, s.U, Xi,
+                                     Zeta, C1, C2, halos))
     sse, uu, xc1, zc2, c1c1, c2c2 = (float(x) for x in sums)
-    R = sse / max(n_steps, 1) + penalty(weights, None, lambdas) + lambdas.u * uu
-    L = R + xc1 + zc2 + 0.5 * gamma * (c1c1 + c2c2)
-    return L, max(np.sqrt(c1c1), np.sqrt(c2c2))
+    lam = problem.lambdas
+    R = sse / max(problem.n_steps, 1) + (penalty(s.weights, None, lam) + lam.u * uu)
+    return R + xc1 + zc2 + 0.5 * gamma * (c1c1 + c2c2)
 
 
-def _first_e1(chunk, gamma):
-    return chunk.Xi[0] + gamma * chunk.C1[0]
+def _first_e1(Xi, C1, gamma):
+    return Xi[0] + gamma * C1[0]
 
 
-def _certificate_sums(chunk, weights, gamma, mu, e1_halo, n_steps):
-    """The chunk's parts of the certificate of :func:`skalm.solvers.lagrangian.certificate`:
-    the sums over its rows in grad_z L and the squared norms of its rows of grad_h L and of
-    mu (u - u_prev)."""
-    W, A = weights.W, weights.A
-    E1 = chunk.Xi + gamma * chunk.C1
-    E2 = chunk.Zeta + gamma * chunk.C2
+def _certificate_sums(rows, weights, H, U, U_prev, Xi, Zeta, C1, C2, e1_halo, gamma, mu):
+    """The chunk's parts of :func:`skalm.solvers.lagrangian.certificate`: the sums over its
+    rows in grad_z L, and the squared norms of its rows of grad_h L and mu (u - u_prev)."""
+    E1 = Xi + gamma * C1
+    E2 = Zeta + gamma * C2
     E1next = np.empty_like(E1)
     E1next[:-1] = E1[1:]
     E1next[-1] = 0 if e1_halo is None else e1_halo
-    E1next[chunk.last] = 0
-    Res = predict_outputs(weights, chunk.H, chunk.X) - chunk.Y
-    gH = (2.0 / n_steps) * (Res @ A) + E2 - E1next @ W
-    dU = chunk.U - chunk.U_prev
-    sums = [E1next.T @ chunk.H, E1.T @ chunk.X, E1.sum(axis=0), Res.T @ chunk.H,
-            Res.sum(axis=0)]
+    E1next[rows.layout.last] = 0
+    Res = predict_outputs(weights, H, rows.X) - rows.Y
+    gH = (2.0 / rows.n_steps) * (Res @ weights.A)
+    gH += E2
+    gH -= E1next @ weights.W
+    dU = U - U_prev
+    sums = [E1next.T @ H, E1.T @ rows.X, E1.sum(axis=0), Res.T @ H, Res.sum(axis=0)]
     if weights.D is not None:
-        sums.append(Res.T @ chunk.X)
+        sums.append(Res.T @ rows.X)
     return sums, float(np.vdot(gH, gH)) + mu * mu * float(np.vdot(dU, dU))
 
 
-def certificate(client, chunks, weights, lambdas, n_steps, gamma, mu):
-    """kappa of :func:`skalm.solvers.lagrangian.certificate` at the chunks' point after a
-    :func:`sweep` (before :func:`update_multipliers`): the z-gradient from sums over the
-    chunks, the h- and u-parts as sums of squares; one halo row (xi + gamma C1 of the next
-    chunk's first row) per chunk boundary."""
-    heads = [_submit(client, _first_e1, c, gamma)[0] for c in chunks[1:]]
-    parts = client.gather(_futures([
-        _submit(client, _certificate_sums, c, weights, gamma, mu,
-                heads[i] if i < len(chunks) - 1 else None, n_steps)
-        for i, c in enumerate(chunks)]))
+@certificate.register
+def _(problem: ChunkedProblem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
+    """kappa of the in-memory certificate: the z-gradient from sums over the chunks, the h-
+    and u-parts as sums of squares; one halo row (xi + gamma C1 of the next chunk's first
+    row) per chunk boundary."""
+    if C is None:
+        C1, C2 = (problem.array(p, s.H.shape[1]) for p in problem._items(
+            problem._map(_constraints, s.weights, activation, s.H, s.U,
+                         problem._halos(_last_row, s.H.parts)), 0, 1))
+    else:
+        C1, C2 = C
+    heads = [submit(problem.client, _first_e1, w, x, c, gamma)
+             for x, c, w in zip(Xi.parts[1:], C1.parts[1:], problem.workers[1:])] + [None]
+    parts = problem.client.gather(problem._map(_certificate_sums, s.weights, s.H, s.U, U_prev,
+                                               Xi, Zeta, C1, C2, heads, gamma, mu))
     sums = [np.sum([p[0][j] for p in parts], axis=0) for j in range(len(parts[0][0]))]
-    W, V, b, A, c = weights.W, weights.V, weights.b, weights.A, weights.c
-    lam, twoT = lambdas, 2.0 / n_steps
-    gz = [2 * lam.W * W - sums[0], 2 * lam.V * V - sums[1], 2 * lam.b * b - sums[2],
-          twoT * sums[3] + 2 * lam.A * A, twoT * sums[4] + 2 * lam.c * c]
-    if weights.D is not None:
-        gz.append(twoT * sums[5] + 2 * lam.D * weights.D)
+    w, lam, twoT = s.weights, problem.lambdas, 2.0 / problem.n_steps
+    gz = [2 * lam.W * w.W - sums[0], 2 * lam.V * w.V - sums[1], 2 * lam.b * w.b - sums[2],
+          twoT * sums[3] + 2 * lam.A * w.A, twoT * sums[4] + 2 * lam.c * w.c]
+    if w.D is not None:
+        gz.append(twoT * sums[5] + 2 * lam.D * w.D)
     total = sum(float(np.vdot(g, g)) for g in gz) + sum(p[1] for p in parts)
     return float(np.sqrt(total))
 
 
-def gather(client, chunks, *names):
-    """The named arrays of all chunks, stacked in row order (for tests and small fits)."""
-    parts = client.gather(_futures(chunks))
-    return tuple(np.concatenate([getattr(p, name) for p in parts]) for name in names)
+def _output_sums(rows, H, skip):
+    Ht = _output_design(rows, H, skip, 0, len(H))
+    return Ht.T @ Ht, Ht.T @ rows.Y
+
+
+@output_block.register
+def _(problem: ChunkedProblem, H, skip=False):
+    """The output ridge regression of :func:`~skalm.solvers.blocks.output_block` from Gram
+    sums over the chunks (the forward check's spectral safeguard refits (A, c) with it)."""
+    parts = problem.client.gather(problem._map(_output_sums, H, skip))
+    G2 = np.sum([p[0] for p in parts], axis=0)
+    rhs2 = np.sum([p[1] for p in parts], axis=0)
+    return _output_solve(problem, G2, rhs2, H.shape[1], skip)
 
 
 def bytes_per_sweep(r, n, m, n_chunks, skip=False, itemsize=8):
@@ -307,3 +400,17 @@ def bytes_per_sweep(r, n, m, n_chunks, skip=False, itemsize=8):
     down = n_chunks * (weights + 2 * r * r)
     halos = 3 * (n_chunks - 1) * r
     return itemsize * (grams + down + halos)
+
+
+def _linear_sums(rows):
+    Z = np.hstack([rows.X, np.ones((len(rows.X), 1), dtype=rows.X.dtype)])
+    return Z.T @ Z, Z.T @ rows.Y
+
+
+def linear_path_start(problem):
+    """:func:`skalm.model.linear_path_start` (the ridge model's D, c) on the chunks' rows,
+    from their Gram sums."""
+    parts = problem.client.gather(problem._map(_linear_sums))
+    G = np.sum([p[0] for p in parts], axis=0)
+    ZtY = np.sum([p[1] for p in parts], axis=0)
+    return linear_path_solve(G, ZtY, problem.n_steps, problem.lambdas)

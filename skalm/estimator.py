@@ -24,9 +24,9 @@ from ._base import blame as _blame
 from ._base import validate_fit_data as _validate_fit_data
 from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
+from . import _dask_fit
 from ._docstring import fill_doc, join_entries
-from ._setup import PARAMS_DOC as SETUP_DOC
-from ._setup import prepare_fit
+from ._setup import PARAMS_DOC as SETUP_DOC, prepare_fit
 from ._state import (
     INITIAL_STATES,
     TrainingRows,
@@ -379,6 +379,8 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         self : ElmanRNNRegressor
             The fitted estimator.
         """
+        if _dask_fit.is_dask(X, y):  # rows in time chunks on a dask cluster
+            return _dask_fit.fit(self, X, y, sequence_id)
         index = time_index(X)
         X, y = _validate_fit_data(self, X, y)
         layout = check_sequence_id(sequence_id, X.shape[0])
@@ -466,6 +468,8 @@ None, default=None
             Under ``"auto"``, when ``X`` cannot be placed against the training rows (see
             the class docstring); ``X`` then continues from ``hidden_state_``.
         """
+        if _dask_fit.is_dask(X):  # a dask array of predictions, block after block
+            return _dask_fit.predict(self, X, sequence_id, initial_state, return_state)
         check_is_fitted(self)
         index = time_index(X)
         with _blame("X"):

@@ -30,6 +30,7 @@ __all__ = [
     "INITIALIZATIONS",
     "init_weights",
     "linear_path_start",
+    "linear_path_solve",
     "forward",
     "predict_outputs",
     "mse_loss",
@@ -294,12 +295,18 @@ def linear_path_start(X, Y, lambdas):
     D : ndarray of shape (m, n)
     c : ndarray of shape (m,)
     """
-    T, n = X.shape
-    Z = np.hstack([X, np.ones((T, 1), dtype=X.dtype)])
-    G = Z.T @ Z
-    G[np.diag_indices_from(G)] += T * np.append(np.full(n, lambdas.D), lambdas.c)
+    Z = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+    return linear_path_solve(Z.T @ Z, Z.T @ Y, X.shape[0], lambdas)
+
+
+def linear_path_solve(G, ZtY, n_steps, lambdas):
+    """(D, c) of :func:`linear_path_start` from the Gram sums G = Z^T Z and Z^T Y of the rows
+    Z = [x_t, 1] over all ``n_steps`` rows (sums over row chunks add up to them)."""
+    n = G.shape[0] - 1
+    G = np.array(G, copy=True)
+    G[np.diag_indices_from(G)] += n_steps * np.append(np.full(n, lambdas.D), lambdas.c)
     # lstsq, not Cholesky: with lambda_D = lambda_c = 0 and collinear inputs G is singular.
-    coef = np.linalg.lstsq(G, Z.T @ Y, rcond=None)[0].astype(X.dtype, copy=False)
+    coef = np.linalg.lstsq(G, ZtY, rcond=None)[0].astype(ZtY.dtype, copy=False)
     return np.ascontiguousarray(coef[:n].T), coef[n].copy()
 
 

@@ -208,7 +208,8 @@ def check_forward_pass(result, problem, activation, weights0=None, *, stacklevel
         candidates["initial"] = (weights0, _forward(weights0, problem, activation)[1])
     start = min(candidates, key=lambda name: candidates[name][1])
     n_polish = 0
-    if np.isfinite(candidates[start][1]):
+    # L-BFGS cannot run on rows held in chunks by dask workers (skalm.distributed).
+    if np.isfinite(candidates[start][1]) and not getattr(problem, "chunked", False):
         polished, n_polish = _polish(candidates[start][0], problem, activation)
         candidates["polish"] = (polished, _forward(polished, problem, activation)[1])
     kept = min(candidates, key=lambda name: candidates[name][1])

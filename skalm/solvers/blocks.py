@@ -29,6 +29,8 @@ do not involve D.
 
 from __future__ import annotations
 
+from functools import singledispatch
+
 import numpy as np
 
 from .. import _kernels
@@ -121,6 +123,7 @@ def z_block(problem, H, U, Xi, gamma, skip=False):
     return z_solve(problem, sums, gamma, H.shape[1], skip)
 
 
+@singledispatch  # generic in the problem (skalm.distributed: rows in chunks on dask)
 def output_block(problem, H, skip=False):
     """The output half of :func:`z_block`: (A, c, D) minimizing L (and R) at fixed h.
 

@@ -9,6 +9,7 @@ ADMMiRNN.
 
 from __future__ import annotations
 
+from functools import singledispatch
 from typing import NamedTuple
 
 import numpy as np
@@ -46,6 +47,7 @@ def feasibility(C1, C2):
     return max(float(np.linalg.norm(C1)), float(np.linalg.norm(C2)))
 
 
+@singledispatch  # generic in the problem (skalm.distributed: rows in chunks on dask)
 def augmented_lagrangian(problem, s, Xi, Zeta, gamma, activation, C=None):
     """L(s; xi, zeta, gamma) of eq. (3.1)."""
     C1, C2 = constraints(problem, s, activation) if C is None else C
@@ -94,6 +96,7 @@ def gradients(problem, s, Xi, Zeta, gamma, activation, C=None):
     return gz, gH
 
 
+@singledispatch  # generic in the problem (skalm.distributed: rows in chunks on dask)
 def certificate(problem, s, U_prev, Xi, Zeta, gamma, mu, activation, C=None):
     """kappa = sqrt(||grad_z L||^2 + ||grad_h L||^2 + mu^2 ||u - u_prev||^2) (spec 3d).
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..._compat import Interval, StrOptions
 from ..._docstring import fill_doc
-from ...model import forward
 from ..base import COUNT, NON_NEGATIVE, POSITIVE, EndOfRun, Solver, setting, solver_settings
 from ..lagrangian import ALMPoint, augmented_lagrangian, feasibility
 from .bcd import inner_loop
@@ -184,7 +183,7 @@ class ALMBCDSolver(Solver):
     def init_state(self, problem, activation, weights0, random_state=None):
         """s^0 = forward pass of the initial weights (feasible), multipliers 0."""
         weights0 = weights0.astype(problem.dtype)
-        U, H = forward(weights0, problem.X, activation, problem.layout)
+        _, _, _, U, H = problem.evaluate(weights0, activation)  # the forward pass
         s0 = ALMPoint(weights0, H, U)
         zeros = np.zeros_like(U)
         R0 = augmented_lagrangian(problem, s0, zeros, zeros, float(self.gamma0), activation)

@@ -4,6 +4,8 @@ outer loop (:mod:`~skalm.solvers.alm_bcd.alm`) runs at every outer iteration."""
 
 from __future__ import annotations
 
+from functools import singledispatch
+
 import numpy as np
 
 from ..blocks import h_block, u_constraints_rows, z_block
@@ -12,6 +14,7 @@ from ..lagrangian import ALMPoint, augmented_lagrangian, certificate
 __all__ = ["bcd_sweep", "inner_loop"]
 
 
+@singledispatch  # generic in the problem: skalm.distributed registers the chunked sweep
 def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     """One sweep z -> h -> u. Returns the new point and its constraints (C1, C2).
 
