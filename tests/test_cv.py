@@ -55,13 +55,13 @@ def test_linear_stage_is_ridgecv_on_the_same_folds():
         )
 
 
-@pytest.mark.parametrize("selection", ["min", "one_se"])
-def test_path_scores_and_refit_match_fits_made_by_hand(selection):
+@pytest.mark.parametrize("selection, cap", [("min", None), ("one_se", 4)])
+def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
     X, y = _memory()
     alphas = (3.0, 0.3)
     cv = TimeSeriesSplit(3)
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
-                              selection=selection).fit(X, y)
+                              selection=selection, warm_up_max_iter=cap).fit(X, y)
     lam_D = est.linear_alpha_
     assert list(est.cv_results_["param_start"]) == ["none"] + ["recurrent"] * 2 + ["linear"] * 2
     assert_array_equal(est.cv_results_["param_alpha"], [np.inf, 3.0, 0.3, 3.0, 0.3])
@@ -73,8 +73,9 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection):
             if start == "linear":  # linear_start_activation's default
                 net.set_params(activation="relu")
             if start == "recurrent":  # the warm-up: skip path off, largest alpha
-                net.set_params(skip_connection=False, alpha=alphas[0]).fit(X[tr], y[tr])
-                net.set_params(skip_connection=True)
+                net.set_params(skip_connection=False, alpha=alphas[0],
+                               max_iter=cap or SMALL["max_iter"]).fit(X[tr], y[tr])
+                net.set_params(skip_connection=True, max_iter=SMALL["max_iter"])
             kept[start] = []
             for j, alpha in enumerate(alphas):  # the path, largest penalty first
                 net.set_params(alpha=alpha).fit(X[tr], y[tr])
