@@ -107,23 +107,30 @@ def test_forward_sensitivities_match_central_differences(name):
                                    atol=1e-7)
 
 
-def test_dense_gauss_newton_matrix_equals_matrix_free_products():
+@pytest.mark.parametrize("skip", [False, True], ids=["no_skip", "skip"])
+def test_dense_gauss_newton_matrix_equals_matrix_free_products(skip):
     activation = get_activation("tanh")
-    problem, w = gradient_point(activation, [0, 6], seed=3)
+    problem, w = gradient_point(activation, [0, 6], seed=3, skip=skip)
     fp = evaluate_with_gradient(w, problem, activation)
     dense = GaussNewtonSystem(w, problem, activation, fp, dense=True)
     free = GaussNewtonSystem(w, problem, activation, fp, dense=False)
     P = flatten(w).size
     # J^T J from products with the identity, column by column.
-    M = np.column_stack([free.matvec(e) for e in np.eye(P)])
-    np.testing.assert_allclose(M, dense.M, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(M, M.T, atol=1e-12)
+    M_free = np.column_stack([free.matvec(e) for e in np.eye(P)])
+    np.testing.assert_allclose(M_free, dense.M, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(M_free, M_free.T, atol=1e-12)
     # The right-hand side is -J^T e = -grad R / 2, and both solvers give the same step.
     np.testing.assert_allclose(dense.rhs, -0.5 * flatten(fp.grad))
     np.testing.assert_allclose(
         free.solve(0.1, cg_tol=1e-13, cg_max_iter=10 * P), dense.solve(0.1), rtol=1e-8,
         atol=1e-10,
     )
+    if skip:
+        # The D-D block of J^T J is X^T X / T (kron I_m) plus l1 on the diagonal.
+        DD = dense.M[-M * N:, -M * N:]
+        expected = (np.kron(np.eye(M), problem.X.T @ problem.X / T)
+                    + LAMBDAS.D * np.eye(M * N))
+        np.testing.assert_allclose(DD, expected, rtol=1e-12, atol=1e-14)
 
 
 # -- with the skip connection D -------------------------------------------------------------
@@ -172,18 +179,3 @@ def test_forward_sensitivities_with_skip_match_central_differences(name):
                                    atol=1e-7)
     assert np.max(np.abs(dY[:, :, 0])) > 0.1  # D moves the outputs ...
     assert np.max(np.abs(dU[:, :, 0])) == 0.0  # ... and not the hidden states
-
-
-def test_dense_gauss_newton_with_skip_equals_matrix_free_products():
-    activation = get_activation("tanh")
-    problem, w = gradient_point(activation, [0, 6], seed=3, skip=True)
-    fp = evaluate_with_gradient(w, problem, activation)
-    dense = GaussNewtonSystem(w, problem, activation, fp, dense=True)
-    free = GaussNewtonSystem(w, problem, activation, fp, dense=False)
-    P = flatten(w).size
-    M_free = np.column_stack([free.matvec(e) for e in np.eye(P)])
-    np.testing.assert_allclose(M_free, dense.M, rtol=1e-10, atol=1e-12)
-    # The D-D block of J^T J is X^T X / T (kron I_m) plus l1 on the diagonal.
-    DD = dense.M[-M * N:, -M * N:]
-    expected = np.kron(np.eye(M), problem.X.T @ problem.X / T) + LAMBDAS.D * np.eye(M * N)
-    np.testing.assert_allclose(DD, expected, rtol=1e-12, atol=1e-14)
