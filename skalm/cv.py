@@ -6,9 +6,11 @@ training rows:
 
 1. the linear path's penalty, exactly as :class:`~sklearn.linear_model.RidgeCV` would on the
    same folds (closed form, cheap);
-2. the recurrent part's penalty ``alpha`` along a regularization path, from strong to weak,
-   each fit warm-started from the previous one, with "recurrent part off" (the ridge model
-   itself) as a candidate of its own.
+2. the recurrent part's penalty ``alpha`` along regularization paths, from strong to weak,
+   each fit warm-started from the previous one, from two starts (a network fitted without
+   the linear path, and the ridge solution);
+3. between the ridge model itself ("recurrent part off") and the networks, by the
+   one-standard-error rule: a network must beat ridge steadily over the folds.
 
 So the search can always fall back to ridge regression: where the recurrence does not help on
 held-out rows, the fitted model is the ridge model; where it does, the RNN is kept.
@@ -20,6 +22,7 @@ import copy
 import time
 import warnings
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -33,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._atomic import atomic
 from ._base import SequenceRegressorMixin, check_sequence_id, validate_fit_data
 from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._docstring import SHARED_DOC, fill_doc, join_entries
 from .estimator import ElmanRNNRegressor
 
 __all__ = ["ElmanRNNRegressorCV"]
@@ -59,22 +63,32 @@ def _validation_mse(est, X, y, sequence_id, train, test):
     return float(np.mean((pred - y.reshape(len(y), -1)[test]) ** 2))
 
 
+class _Path(NamedTuple):
+    """One fold's path from one start: per alpha, the validation MSE, the CPU seconds of the
+    fit, whether it raised a ConvergenceWarning, and (with ``keep``) the fitted network."""
+
+    scores: list
+    times: list
+    warned: list
+    fitted: list
+
+
 def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
                warm_up_max_iter=None):
-    """Fit ``base`` along ``alphas`` (warm-started) from one start on one fold; the
-    validation MSE, CPU time and ConvergenceWarning of each fit, and with ``keep`` a copy of
-    the fitted network at each alpha."""
+    """Fit ``base`` along ``alphas`` (warm-started) from one start on one fold (a
+    :class:`_Path`; with ``keep``, a copy of the fitted network at each alpha)."""
     est = clone(base).set_params(warm_start=True)
-    scores, times, warned, fitted = [], [], [], []
+    path = _Path([], [], [], [])
     if start == "recurrent":
         # The recurrent part first, without the linear path: with it from the start, ALM-BCD's
         # exact output block explains the inputs' linear part at once and leaves the hidden
         # states no pull, so the recurrence stays at the near-linear point (user guide,
         # "Memory the inputs do not carry"). The path then switches the skip path on.
         max_iter = est.max_iter
-        budget = min(v for v in (max_iter, warm_up_max_iter, np.inf) if v is not None)
-        est.set_params(skip_connection=False, alpha=alphas[0],
-                       max_iter=None if budget == np.inf else int(budget))
+        est.set_params(skip_connection=False, alpha=alphas[0])
+        if warm_up_max_iter is not None:
+            est.set_params(max_iter=warm_up_max_iter if max_iter is None
+                           else min(max_iter, warm_up_max_iter))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X[train], y[train], **_sid_kwargs(sequence_id, train))
@@ -87,15 +101,15 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             est.fit(X[train], y[train], **_sid_kwargs(sequence_id, train))
-        times.append(time.process_time() - begin)
-        warned.append(any(issubclass(w.category, ConvergenceWarning) for w in caught))
+        path.times.append(time.process_time() - begin)
+        path.warned.append(any(issubclass(w.category, ConvergenceWarning) for w in caught))
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mse = _validation_mse(est, X, y, sequence_id, train, test)
-        scores.append(mse if np.isfinite(mse) else np.inf)
+        path.scores.append(mse if np.isfinite(mse) else np.inf)
         if keep:
-            fitted.append(copy.deepcopy(est))
-    return scores, times, warned, fitted
+            path.fitted.append(copy.deepcopy(est))
+    return path
 
 
 def _select(mse, selection):
@@ -120,6 +134,9 @@ def _select(mse, selection):
     return int(eligible[np.argmin(mean[eligible])])
 
 
+@fill_doc({"fitted_attributes": join_entries(
+    SHARED_DOC, ("n_features_in_", "feature_names_in_", "n_outputs_")
+)})
 class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
     r"""Elman RNN regressor with its penalties chosen by time-ordered cross-validation.
 
@@ -247,14 +264,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         raised a :class:`~sklearn.exceptions.ConvergenceWarning`; such fits are scored as
         they are, which is how a diverging penalty loses).
 
-    n_features_in_ : int
-        Number of input features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features,)
-        Names of the features, when X had string column names.
-
-    n_outputs_ : int
-        Number of outputs.
+    %(fitted_attributes)s
 
     See Also
     --------
@@ -326,7 +336,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
                              f"{_STARTS}, got {self.starts!r}.")
         return starts
 
-    def _base(self, n_samples):
+    def _base(self):
         base = ElmanRNNRegressor() if self.estimator is None else clone(self.estimator)
         if not isinstance(base, ElmanRNNRegressor):
             raise TypeError(
@@ -360,6 +370,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
 
     @fit_context(prefer_skip_nested_validation=False)
     @atomic
+    @fill_doc(SHARED_DOC)
     def fit(self, X, y, sequence_id=None):
         """Choose the penalties by time-ordered CV, then refit the winner on all rows.
 
@@ -368,11 +379,9 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, one row per time step, in time order.
+        %(X)s
 
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+        %(y)s
 
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels, as in :meth:`ElmanRNNRegressor.fit`; the folds
@@ -401,7 +410,7 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
 
         # 2. the recurrent penalty along the path, fold by fold, from each start
         starts = self._checked_starts()
-        base = self._base(X.shape[0])
+        base = self._base()
         last = len(splits) - 1
         bases = {start: base for start in starts}
         if "linear" in starts and self.linear_start_activation is not None:
@@ -416,13 +425,13 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         )))
 
         # 3. candidates: ridge (alpha = inf) first, then each start's path
-        def per_candidate(field):
-            return [np.array([paths[i, start][field] for i in range(len(splits))]).T
+        def per_candidate(field):  # (alphas x folds) per start
+            return [np.array([getattr(paths[i, start], field) for i in range(len(splits))]).T
                     for start in starts]
 
-        mse = np.vstack([ridge_mse[best_linear], *per_candidate(0)])
-        fit_time = np.concatenate([[0.0], *[t.mean(axis=1) for t in per_candidate(1)]])
-        warned = np.concatenate([[0], *[w.sum(axis=1) for w in per_candidate(2)]])
+        mse = np.vstack([ridge_mse[best_linear], *per_candidate("scores")])
+        fit_time = np.concatenate([[0.0], *[t.mean(axis=1) for t in per_candidate("times")]])
+        warned = np.concatenate([[0], *[w.sum(axis=1) for w in per_candidate("warned")]])
         candidates = np.concatenate([[np.inf], np.tile(alphas, len(starts))])
         candidate_starts = np.array(["none"] + [s for s in starts for _ in alphas],
                                     dtype=object)
@@ -452,20 +461,20 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
             final = base.set_params(alpha=_OFF_ALPHA)
         else:
             j = (best - 1) % len(alphas)
-            final = paths[last, self.start_][3][j].set_params(warm_start=True)
+            final = paths[last, self.start_].fitted[j].set_params(warm_start=True)
         final.set_params(lambda_D=self.linear_alpha_ / X.shape[0])
         final.fit(X, y, **_sid_kwargs(sequence_id, slice(None)))
         self.best_estimator_ = final
         self.n_outputs_ = final.n_outputs_
         return self
 
+    @fill_doc(SHARED_DOC)
     def predict(self, X, sequence_id=None, initial_state=None):
         """Predict with :attr:`best_estimator_` (see :meth:`ElmanRNNRegressor.predict`).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, one row per time step, in time order.
+        %(X)s
 
         sequence_id : array-like of shape (n_samples,), default=None
             Optional per-row sequence labels.
