@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import DTYPES, check_magnitude, check_sequence_id
 from ._setup import initial_weights, make_activation, make_lambdas, make_solver
-from ._setup import warn_unused_settings
+from ._setup import store_fit, warn_unused_settings
 from ._state import TrainingRows, initial_hidden_state, warn_reused_labels
 from .model import forward, predict_outputs
 from .safety import check_forward_pass
@@ -77,7 +77,6 @@ def _check_data(X, y):
     2-D X, equal numbers of rows, finite entries of a size the objective can square. One
     pass over the data on the workers."""
     import dask
-    import dask.array as da
 
     X, y = _as_dask("X", X), _as_dask("y", y)
     if X.ndim != 2:
@@ -156,27 +155,17 @@ def fit(estimator, X, y, sequence_id=None):
     weights = result.weights.astype(X.dtype)
     with np.errstate(all="ignore"):
         loss, _, h_last, _, _ = problem.evaluate(weights, activation)
-    if not (weights.all_finite() and np.isfinite(loss)):
-        raise ValueError(
-            "The solver returned weights whose forward pass over the training rows is not "
-            f"finite ({result.message or 'no message'}). Scale X and y (e.g. StandardScaler), "
-            "or increase the regularization alpha.")
-    fitted = dict(
-        weights_=weights, recurrent_weights_=weights.W, input_weights_=weights.V,
-        hidden_bias_=weights.b, output_weights_=weights.A, output_bias_=weights.c,
-        skip_weights_=weights.D, activation_=activation, lambdas_=lambdas,
-        history_={key: list(values) for key, values in result.history.items()},
-        n_iter_=int(result.n_iter), forward_check_=forward_check,
-        hidden_state_=np.asarray(h_last, dtype=X.dtype).copy(), n_outputs_=m, _y_1d=y_1d,
-        n_features_in_=n,
+    store_fit(
+        estimator, result, weights, bool(np.isfinite(loss)), activation=activation,
+        lambdas=lambdas, forward_check=forward_check,
+        hidden_state=np.asarray(h_last, dtype=X.dtype).copy(), n_outputs=m, y_1d=y_1d,
         # The training rows stay on the workers: "auto" cannot place a later X against
         # them, and continues from hidden_state_ (empty rows place nothing).
-        _train_rows=TrainingRows(np.empty((0, n), X.dtype), np.empty((0, weights.W.shape[0])),
-                                 None),
+        train_rows=TrainingRows(np.empty((0, n), X.dtype),
+                                np.empty((0, weights.W.shape[0])), None),
     )
+    estimator.n_features_in_ = n
     vars(estimator).pop("feature_names_in_", None)
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
     return estimator
 
 

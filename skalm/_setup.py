@@ -1,8 +1,11 @@
-"""What :meth:`ElmanRNNRegressor.fit <skalm.ElmanRNNRegressor.fit>` builds before a solver runs.
+"""What :meth:`ElmanRNNRegressor.fit <skalm.ElmanRNNRegressor.fit>` builds before a solver runs,
+and what it stores after.
 
 From the estimator's parameters (and, with ``warm_start``, its fitted weights): the activation
 strategy, the solver, the regularization weights, the starting weights and the
-:class:`~skalm.solvers.Problem`, gathered by :func:`prepare_fit`. Plain functions of the
+:class:`~skalm.solvers.Problem`, gathered by :func:`prepare_fit`; after the solver, the
+fitted attributes (:func:`store_fit`), for the in-memory fit and the fit on dask arrays
+(:mod:`skalm._dask_fit`) alike. Plain functions of the
 estimator that only read it, so that ``fit`` stays validate, prepare, solve, store; and
 tables, so that nothing here branches on a solver's or an activation's name.
 """
@@ -23,6 +26,7 @@ from .solvers import SOLVERS, Problem, Solver, get_solver_class
 
 __all__ = [
     "FitSetup", "PARAMS_DOC", "prepare_fit", "make_activation", "make_solver", "make_lambdas",
+    "store_fit",
 ]
 
 #: Activation name -> {strategy parameter: estimator parameter}. Activations not listed take
@@ -377,3 +381,33 @@ def check_initial_forward(est, weights0, X, Y, activation, layout):
         f"error on y, is not finite (largest |X| = {float(np.max(np.abs(X))):.3g}). "
         "Scale X and y (e.g. StandardScaler) or use a smaller init_scale."
     )
+
+
+def store_fit(est, result, weights, forward_finite, *, activation, lambdas, forward_check,
+              hidden_state, n_outputs, y_1d, train_rows):
+    """Set the fitted attributes of ``est`` from the solver's ``result`` and its ``weights``
+    (in the data's dtype), or raise when the weights or their forward pass over the training
+    rows (``forward_finite``) are not finite."""
+    if not (weights.all_finite() and forward_finite):
+        raise ValueError(
+            "The solver returned weights whose forward pass over the training rows is not "
+            f"finite ({result.message or 'no message'}). Scale X and y (e.g. StandardScaler), "
+            "or increase the regularization alpha."
+        )
+    est.weights_ = weights
+    est.recurrent_weights_ = weights.W
+    est.input_weights_ = weights.V
+    est.hidden_bias_ = weights.b
+    est.output_weights_ = weights.A
+    est.output_bias_ = weights.c
+    est.skip_weights_ = weights.D
+    est.activation_ = activation
+    est.lambdas_ = lambdas
+    est.history_ = {key: list(values) for key, values in result.history.items()}
+    est.n_iter_ = int(result.n_iter)
+    est.forward_check_ = forward_check
+    est.hidden_state_ = hidden_state
+    est.n_outputs_ = n_outputs
+    est._y_1d = y_1d
+    # What the "auto" initial-state rule needs to place later rows (see _state.py).
+    est._train_rows = train_rows

@@ -26,7 +26,7 @@ from ._compat import Interval, StrOptions
 from ._compat import fit_context as _fit_context
 from . import _dask_fit
 from ._docstring import fill_doc, join_entries
-from ._setup import PARAMS_DOC as SETUP_DOC, prepare_fit
+from ._setup import PARAMS_DOC as SETUP_DOC, prepare_fit, store_fit
 from ._state import (
     INITIAL_STATES,
     TrainingRows,
@@ -398,30 +398,12 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
 
         weights = result.weights.astype(X.dtype)
         _, H = forward(weights, X, activation, layout)
-        if not (weights.all_finite() and np.all(np.isfinite(H))):
-            raise ValueError(
-                "The solver returned weights whose forward pass over the training rows is "
-                f"not finite ({result.message or 'no message'}). Scale X and y (e.g. "
-                "StandardScaler), or increase the regularization alpha."
-            )
-
-        self.weights_ = weights
-        self.recurrent_weights_ = weights.W
-        self.input_weights_ = weights.V
-        self.hidden_bias_ = weights.b
-        self.output_weights_ = weights.A
-        self.output_bias_ = weights.c
-        self.skip_weights_ = weights.D
-        self.activation_ = activation
-        self.lambdas_ = problem.lambdas
-        self.history_ = {key: list(values) for key, values in result.history.items()}
-        self.n_iter_ = int(result.n_iter)
-        self.forward_check_ = forward_check
-        self.hidden_state_ = H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype)
-        self.n_outputs_ = Y.shape[1]
-        self._y_1d = y_1d
-        # What the "auto" initial-state rule needs to place later rows (see _state.py).
-        self._train_rows = TrainingRows(X, H, layout, index)
+        store_fit(
+            self, result, weights, bool(np.all(np.isfinite(H))), activation=activation,
+            lambdas=problem.lambdas, forward_check=forward_check,
+            hidden_state=H[-1].copy() if H.shape[0] else np.zeros(self.n_hidden, X.dtype),
+            n_outputs=Y.shape[1], y_1d=y_1d, train_rows=TrainingRows(X, H, layout, index),
+        )
         return self
 
     def predict(self, X, sequence_id=None, initial_state=None, return_state=False):
