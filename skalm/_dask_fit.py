@@ -116,6 +116,10 @@ def _setup(est, n_features, n_outputs, dtype):
             f"solver={est.solver!r} cannot fit dask arrays X, y: only solver='alm-bcd' runs "
             "its sweeps on the chunks of a dask cluster. Use solver='alm-bcd' or pass "
             "X.compute(), y.compute().")
+    if est.init == "delay" and not (est.warm_start and hasattr(est, "weights_")):
+        raise ValueError(
+            "init='delay' cannot fit dask arrays X, y: its start is a regression on the "
+            "whole sequence. Use another init or pass X.compute(), y.compute().")
     rng = check_random_state(est.random_state)
     lambdas = make_lambdas(est, n_features, n_outputs)
     activation = make_activation(est)

@@ -21,7 +21,10 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .activations import Activation, get_activation
-from .model import Lambdas, SequenceLayout, forward, init_weights, linear_path_start, mse_loss
+from .model import (
+    Lambdas, SequenceLayout, delay_line_start, forward, init_weights, linear_path_start,
+    mse_loss,
+)
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
 
 __all__ = [
@@ -157,10 +160,15 @@ PARAMS_DOC = {
     validation rows must lie inside the last sequence (and not start it).""",
     "validation_fraction": r"""validation_fraction : float, default=0.1
     Fraction of the rows held out when ``early_stopping=True``.""",
-    "init": r"""init : {"normal", "he", "glorot", "lecun"}, default="normal"
+    "init": r"""init : {"normal", "he", "glorot", "lecun", "delay"}, default="normal"
     Initial weights (biases start at 0; paper section 5.4). ``"normal"``: every
-    weight :math:`N(0, \text{init\_scale}^2)`; the others use the standard deviation of
-    the He, Glorot or LeCun rule for each matrix.""",
+    weight :math:`N(0, \text{init\_scale}^2)`; ``"he"``, ``"glorot"``, ``"lecun"``: the
+    standard deviation of that rule for each matrix. ``"delay"`` (not random; for
+    activations that are the identity on positive inputs: relu, leaky_relu, elu): the
+    hidden units start as a delay line holding the inputs of the last
+    ``n_hidden // n_features`` steps, and the output weights as the ridge regression on
+    them (:func:`skalm.model.delay_line_start`), so the fit starts from the linear
+    autoregressive model and grows the recurrence from it.""",
     "init_scale": r"""init_scale : float, default=0.1
     Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
     spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1
@@ -226,7 +234,10 @@ def prepare_fit(est, X, Y, layout, sequence_id):
     warn_unused_settings(est, stacklevel=6)
     weights0 = initial_weights(est, n_features, n_outputs, X.dtype, rng)
     problem = build_problem(est, X, Y, layout, sequence_id, lambdas)
-    if weights0.D is not None and not _warm(est):
+    if weights0 is None:  # init="delay": built from the training rows
+        weights0 = delay_line_start(problem.X, problem.Y, est.n_hidden, lambdas, activation,
+                                    problem.layout, skip_connection=bool(est.skip_connection))
+    elif weights0.D is not None and not _warm(est):
         D0, c0 = linear_path_start(problem.X, problem.Y, lambdas)
         weights0 = weights0._replace(D=D0, c=c0)
     check_initial_forward(est, weights0, X, Y, activation, layout)
@@ -325,6 +336,8 @@ def initial_weights(est, n_features, n_outputs, dtype, rng):
         if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
             return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
         return weights
+    if est.init == "delay":
+        return None  # the start depends on the data: prepare_fit builds it
     return init_weights(
         int(est.n_hidden), n_features, n_outputs, init=est.init, scale=est.init_scale,
         random_state=rng, dtype=dtype, skip_connection=bool(est.skip_connection),

@@ -259,7 +259,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
                              StrOptions({"auto"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "init": [StrOptions(set(INITIALIZATIONS))],
+        "init": [StrOptions(set(INITIALIZATIONS) | {"delay"})],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "initial_state": [StrOptions(set(INITIAL_STATES))],
         "random_state": ["random_state"],

@@ -310,6 +310,82 @@ def linear_path_solve(G, ZtY, n_steps, lambdas):
     return np.ascontiguousarray(coef[:n].T), coef[n].copy()
 
 
+def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_connection=True):
+    """Weights whose network is the ridge regression of Y on the inputs and their lags:
+    the start of ``init="delay"``.
+
+    The hidden units form a delay line: with d = ``n_hidden // n``, block j (units
+    j n .. (j+1) n - 1) holds :math:`x_{t-j} + \beta` (``W`` shifts block j - 1 into block j,
+    ``V`` copies the inputs into block 0 and its bias :math:`\beta` keeps every value
+    positive, :math:`\beta_k` = max(0, -min_t x_tk) + std_k, so that an activation that is
+    the identity on positive inputs passes them through unchanged); the units left over are
+    zero. The output weights (A, and D with ``skip_connection``) and c are the minimizer of
+    the training objective over them given those hidden states: (1/T) sum_t ||y_t - yhat_t||^2
+    + lambda_A ||A||^2 + lambda_D ||D||^2 + lambda_c ||c||^2, the hidden states of block 0
+    replaced by D x_t with the skip path. So the start predicts as ridge regression on the
+    inputs and their d - 1 lags, and the fit grows the recurrence from there.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, n)
+    Y : ndarray of shape (T, m)
+    n_hidden : int
+        r, at least n.
+    lambdas : Lambdas
+    activation : Activation
+        Must be the identity on positive inputs (ReLU, leaky ReLU, ELU); checked.
+    layout : SequenceLayout or None
+        Independent sequences: the delay line restarts (at zero) with each.
+    skip_connection : bool, default=True
+        Whether the model has the skip weights D.
+
+    Returns
+    -------
+    RNNWeights
+    """
+    T, n = X.shape
+    m = Y.shape[1]
+    r = int(n_hidden)
+    if r < n:
+        raise ValueError(f"init='delay' needs n_hidden >= n_features to hold the inputs, "
+                         f"got n_hidden={r} and {n} features.")
+    z = np.logspace(-3, 3, 13)
+    with np.errstate(all="ignore"):
+        identity = np.allclose(np.asarray(activation.sigma(z), dtype=float), z, rtol=1e-12)
+    if not identity:
+        raise ValueError(
+            f"init='delay' needs an activation that is the identity on positive inputs "
+            f"(relu, leaky_relu, elu), got {type(activation).__name__}."
+        )
+    d, dtype = r // n, X.dtype
+    W = np.zeros((r, r), dtype)
+    V = np.zeros((r, n), dtype)
+    b = np.zeros(r, dtype)
+    V[:n] = np.eye(n, dtype=dtype)
+    std = X.std(axis=0)
+    b[:n] = np.maximum(0.0, -X.min(axis=0)) + np.where(std > 0, std, 1.0)
+    for j in range(1, d):
+        W[j * n:(j + 1) * n, (j - 1) * n:j * n] = np.eye(n, dtype=dtype)
+    start = RNNWeights(W=W, V=V, b=b, A=np.zeros((m, r), dtype), c=np.zeros(m, dtype),
+                       D=np.zeros((m, n), dtype) if skip_connection else None)
+    H = forward(start, X, activation, layout)[1]
+    # The regression's columns: the hidden units it may use (all d blocks, or the lags only
+    # when D carries x_t), then x_t for D, then the constant for c.
+    hidden = np.arange(n if skip_connection else 0, d * n)
+    columns = [H[:, hidden]] + ([X] if skip_connection else []) + [np.ones((T, 1), dtype)]
+    Z = np.hstack(columns)
+    penalty = np.concatenate([np.full(hidden.size, lambdas.A),
+                              np.full(n if skip_connection else 0, lambdas.D),
+                              [lambdas.c]])
+    G = Z.T @ Z
+    G[np.diag_indices_from(G)] += T * penalty
+    coef = np.linalg.lstsq(G, Z.T @ Y, rcond=None)[0].astype(dtype, copy=False)
+    A = np.zeros((m, r), dtype)
+    A[:, hidden] = coef[:hidden.size].T
+    D = np.ascontiguousarray(coef[hidden.size:hidden.size + n].T) if skip_connection else None
+    return start._replace(A=A, c=coef[-1].copy(), D=D)
+
+
 def forward(weights, X, activation, layout=None, h0=None):
     """Run the recurrence over the rows of X.
 

@@ -1,0 +1,110 @@
+"""``init="delay"``: the hidden units start as a delay line of the inputs and the output
+weights as the ridge regression on them.
+
+Oracle: scikit-learn's Ridge on a lag matrix built by hand (lag j of x_t + beta, zero before
+the sequence starts, as the delay line holds it), whose predictions the start's forward pass
+must reproduce; the hidden states are checked against the lags themselves.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+
+from skalm import ElmanRNNRegressor
+from skalm.activations import get_activation
+from skalm.model import (
+    Lambdas, SequenceLayout, delay_line_start, forward, objective, predict_outputs,
+)
+
+
+def _data(T=120, n=2, m=1, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((T, n))
+    Y = np.zeros((T, m))
+    Y[3:] = X[:-3] @ rng.standard_normal((n, m)) + X[2:-1] @ rng.standard_normal((n, m))
+    return X, Y + 0.1 * rng.standard_normal((T, m))
+
+
+def _lags(X, d, first):
+    """Columns x_{t-j} + beta for j = 1..d-1 (0 where the lag reaches before the start of
+    the row's sequence), beta as the docstring of delay_line_start defines it."""
+    T, n = X.shape
+    beta = np.maximum(0.0, -X.min(axis=0)) + X.std(axis=0)
+    starts = np.maximum.accumulate(np.where(first, np.arange(T), 0))
+    cols = []
+    for j in range(1, d):
+        lag = np.zeros((T, n))
+        ok = np.arange(T) - j >= starts
+        lag[ok] = X[np.arange(T)[ok] - j] + beta
+        cols.append(lag)
+    return np.hstack(cols), beta
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
+@pytest.mark.parametrize("skip", [True, False])
+@pytest.mark.parametrize("m", [1, 2])
+def test_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
+    X, Y = _data(m=m)
+    T, n = X.shape
+    r = 9  # 4 blocks of 2 inputs and one unit left over
+    lam = 0.02
+    lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
+    act = get_activation(activation)
+    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip)
+    H = forward(w, X, act)[1]
+    lags, beta = _lags(X, r // n, np.arange(T) == 0)
+    # the hidden states are the delay line: block 0 is x_t + beta, block j lag j
+    assert_allclose(H[:, :n], X + beta, rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, n:(r // n) * n], lags, rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, (r // n) * n:], 0.0)
+    # block 0 is x_t up to a constant, which the unpenalized intercept absorbs
+    ridge = Ridge(alpha=T * lam).fit(np.hstack([lags, X]), Y)
+    pred = predict_outputs(w, H, X if skip else None)
+    assert_allclose(pred, ridge.predict(np.hstack([lags, X])).reshape(T, m),
+                    rtol=1e-8, atol=1e-10)
+    assert (w.D is not None) == skip
+
+
+def test_delay_line_restarts_with_each_sequence():
+    X, Y = _data(T=60)
+    first = np.zeros(60, bool)
+    first[[0, 25]] = True
+    layout = SequenceLayout.from_sequence_id(np.r_[np.zeros(25), np.ones(35)])
+    act = get_activation("relu")
+    lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
+    w = delay_line_start(X, Y, 6, lambdas, act, layout=layout)
+    H = forward(w, X, act, layout)[1]
+    lags, _ = _lags(X, 3, first)
+    assert_allclose(H[:, 2:6], lags, rtol=1e-12, atol=1e-12)
+
+
+def test_delay_start_rejects_what_cannot_hold_it():
+    X, Y = _data()
+    lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
+    with pytest.raises(ValueError, match="identity on positive inputs"):
+        delay_line_start(X, Y, 8, lambdas, get_activation("tanh"))
+    with pytest.raises(ValueError, match="n_hidden >= n_features"):
+        delay_line_start(X, Y, 1, lambdas, get_activation("relu"))
+    with pytest.raises(ValueError, match="init='delay'"):
+        ElmanRNNRegressor(init="delay", activation="tanh", max_iter=2).fit(X, Y[:, 0])
+
+
+def test_estimator_with_delay_start_ends_no_worse_than_its_start():
+    """A fit from the delay start ends at a training objective no higher than the start's
+    (the ridge model on the lags, whose predictions are checked above against Ridge): ALM-BCD
+    keeps the best forward pass it has seen, the start included."""
+    X, Y = _data()
+    est = ElmanRNNRegressor(activation="relu", init="delay", n_hidden=8, skip_connection=True,
+                            alpha=0.5, lambda_c=0.0, max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, Y[:, 0])
+    act = get_activation("relu")
+    lambdas = Lambdas.from_alpha(0.5, 8, 2, 1)._replace(c=0.0)
+    lambdas = lambdas._replace(D=lambdas.A)
+    start = delay_line_start(X, Y, 8, lambdas, act)
+    R0 = objective(start, X, Y, act, lambdas)
+    R = objective(est.weights_, X, Y, act, lambdas)
+    assert np.isfinite(R) and R <= R0 * (1 + 1e-9)
+    assert not np.allclose(est.weights_.W, start.W)  # the fit moved
