@@ -63,15 +63,18 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
                               selection=selection, warm_up_max_iter=cap).fit(X, y)
     lam_D = est.linear_alpha_
-    assert list(est.cv_results_["param_start"]) == ["none"] + ["recurrent"] * 2 + ["linear"] * 2
-    assert_array_equal(est.cv_results_["param_alpha"], [np.inf, 3.0, 0.3, 3.0, 0.3])
+    starts = ["recurrent", "linear", "delay"]
+    assert list(est.cv_results_["param_start"]) == ["none"] + [s for s in starts for _ in alphas]
+    assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 3)
     kept = {}  # the last fold's networks after each alpha, per start
     for i, (tr, te) in enumerate(cv.split(X)):
-        for offset, start in [(1, "recurrent"), (3, "linear")]:
+        for offset, start in [(1, "recurrent"), (3, "linear"), (5, "delay")]:
             net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
                                     lambda_D=lam_D / len(tr), warm_start=True)
-            if start == "linear":  # linear_start_activation's default
+            if start != "recurrent":  # linear_start_activation's default
                 net.set_params(activation="relu")
+            if start == "delay":  # ridge on the inputs and their lags, early-stopped
+                net.set_params(init="delay", early_stopping=True)
             if start == "recurrent":  # the warm-up: skip path off, largest alpha
                 net.set_params(skip_connection=False, alpha=alphas[0],
                                max_iter=cap or SMALL["max_iter"]).fit(X[tr], y[tr])
@@ -181,6 +184,7 @@ def test_clone_pickle_and_params_untouched():
         ({"starts": ["recurrent", "other"]}, ValueError, "starts"),
         ({"starts": []}, ValueError, "starts"),
         ({"selection": "best"}, ValueError, "selection"),
+        ({"starts": ["delay"], "linear_start_activation": None}, ValueError, "init='delay'"),
     ],
 )
 def test_bad_settings_raise_naming_them(params, error, match):
