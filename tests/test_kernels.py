@@ -228,3 +228,46 @@ def test_compiled_lower_inverse(monkeypatch, dtype, tol):
         assert np.all(np.triu(got, 1) == 0)
     monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
     assert _kernels.lower_inverse(L) is None
+
+
+@needs_numba
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["relu", "tanh"])
+def test_compiled_h_block_is_the_numpy_arithmetic(monkeypatch, name, dtype, skip):
+    """The h-block's fused passes (q_{t+1} and the right-hand side) do the numpy passes'
+    operations in the same order and dtype: the same bits, over the whole sequence and over
+    row ranges with the next row's q as a halo, with sequence starts and non-finite entries."""
+    from skalm.solvers.base import Problem
+    from skalm.solvers.blocks import h_matrices, h_rows
+
+    T, r, n, m = 300, 5, 3, 2
+    X, Y, w, layout = random_case(T, r, n, m, seed=5, starts=[0, 100, 101], dtype=dtype)
+    if skip:
+        w = w._replace(D=np.full((m, n), 0.3, dtype=dtype))
+    act = get_activation(name, **ACT_PARAMS[name])
+    rng = np.random.RandomState(1)
+    U, Xi, Zeta = (rng.standard_normal((T, r)).astype(dtype) for _ in range(3))
+    prob = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m), layout)
+    XV = X @ w.V.T
+    D1inv, D2 = h_matrices(w, T, 1.7)
+    q_halo = (rng.standard_normal(r)).astype(dtype)
+
+    def run():  # D1^{-1} from one path: its diagonal blocks are inverted by another loop
+        whole = np.zeros_like(U)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 0, T, whole)
+        part = np.zeros_like(U)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 40, 160, part, q_halo)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 160, T, part)
+        return whole, part
+
+    for x, y in zip(*both_paths(monkeypatch, run)):
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y, x)
+    U[7, 1], Xi[20, 2], Zeta[30, 0] = np.inf, np.nan, -np.inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        for x, y in zip(*both_paths(monkeypatch, run)):
+            np.testing.assert_array_equal(y, x)
+    monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
+    assert _kernels.next_q(Xi, U, XV, w.b, 1.7) is None
+    assert _kernels.h_right_hand_side(U.copy(), U, Zeta, U, 1.7, 0.1) is False
