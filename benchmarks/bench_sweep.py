@@ -3,7 +3,8 @@
 Prints, for each (r, n, m, T):
 
 * ``thr 1``: one thread (``blas_threads=1``, the default): median ms per sweep and per block
-  (z, h, u) and of the stationarity certificate, the FLOP count of one sweep (GEMMs and
+  (z, h, and u as the sweep runs it: with X V^T and the constraints, compiled with the fast
+  extra) and of the stationarity certificate, the FLOP count of one sweep (GEMMs and
   factorizations, counted analytically), the GEMM rate measured in the same run at one
   thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
 * ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
@@ -40,7 +41,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from skalm.activations import get_activation
 from skalm.model import Lambdas, forward, init_weights
 from skalm.solvers import Problem
-from skalm.solvers.alm_bcd import ALMPoint, bcd_sweep, certificate, h_block, u_block, z_block
+from skalm.solvers.alm_bcd import ALMPoint, bcd_sweep, certificate, h_block, z_block
+from skalm.solvers.blocks import u_constraints_rows
 
 SIZES = [(20, 11, 1, 393), (100, 80, 30, 500), (200, 50, 5, 5000)]
 
@@ -58,15 +60,17 @@ def sweep_flops(r, n, m, T):
 
 def executed_flops(r, n, m, T):
     """The FLOPs the implementation executes: as :func:`sweep_flops`, but each ridge system
-    solved by Cholesky, a triangular inverse and two products (p^3/3 + p^3/3 + 4 p^2 k), the
-    h-block's T rows multiplied by D1^{-1} (2 r^2 T + r^3 to form it from its factor)
-    instead of two triangular solves per row (4 r^2 T)."""
+    solved by Cholesky and block substitution (p^3/3 + 2 p^2 k, the diagonal blocks of at
+    most 64 rows inverted directly: p 64^2 / 3 more), the output Gram [h_t, 1]^T [h_t, 1]
+    read off Z^T Z (not a product over T rows), and the h-block's T rows multiplied by
+    D1^{-1} (2 r^2 T + r^3 to form it from its factor) instead of two triangular solves per
+    row (4 r^2 T)."""
     def ridge(p, k):
-        return 2 * p**3 / 3 + 4 * p * p * k
+        return p**3 / 3 + p * 64**2 / 3 + 2 * p * p * k
 
     p = r + n + 1
     z = 2 * p * p * T + 2 * p * T * r + ridge(p, r)
-    z += 2 * (r + 1) ** 2 * T + 2 * (r + 1) * T * m + ridge(r + 1, m)
+    z += 2 * (r + 1) * T * m + ridge(r + 1, m)
     h = 2 * T * n * r + 2 * T * r * r + 2 * T * m * r
     h += 2 * r * m * r + 2 * r**3 + (2 * r**3 / 3 + r**3) + 2 * r * r * T
     u = 2 * T * r * r
@@ -134,7 +138,8 @@ def bench(r, n, m, T, repeat):
         "sweep1": (1, sweep(1)), "sweep2": (2, sweep(2)), "blas2": (2, sweep(1)),
         "z": (1, lambda: z_block(problem, H, U, Xi, gamma)),
         "h": (1, lambda: h_block(problem, w1, U, Xi, Zeta, gamma, act)),
-        "u": (1, lambda: u_block(problem, w1, H1, U, Xi, Zeta, gamma, mu, act)),
+        "u": (1, lambda: u_constraints_rows(problem, w1, H1, U, Xi, Zeta, gamma, mu, act, None,
+                                            0, T)),
         "kappa1": (1, kappa), "kappa2": (2, kappa),
     }, repeat)
     with threadpool_limits(1):

@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = [
     "numba_available", "enabled", "activation_code", "forward_loop", "backward_loop",
-    "u_and_constraints",
+    "u_and_constraints", "lower_inverse", "next_q", "h_right_hand_side",
 ]
 
 try:  # pragma: no cover - which branch runs depends on the environment
@@ -75,14 +75,18 @@ def activation_code(activation):
     return None
 
 
+def _same_float(*arrays):
+    """True when the compiled loops are on and the arrays are float32 or float64 of one
+    dtype."""
+    if not enabled():
+        return False
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
+
+
 def _usable(activation, *arrays):
     """The activation's kernel code when the compiled loops can take these arrays, else None."""
-    if not enabled():
-        return None
-    dtype = arrays[0].dtype
-    if dtype not in (np.float32, np.float64) or any(a.dtype != dtype for a in arrays):
-        return None
-    return activation_code(activation)
+    return activation_code(activation) if _same_float(*arrays) else None
 
 
 _compiled = {}
@@ -168,16 +172,17 @@ def _build():
         return v if (v >= s or v != v) else s
 
     @njit
-    def u_kernel(P, Xi, Zeta, H, U_prev, gamma, mu, l6, slope, gw, den_p, den_m, half_g,
-                 half_mu, leaky_code, zero, U, C1, C2):
+    def u_kernel(P, XV, bias, Xi, Zeta, H, U_prev, gamma, mu, l6, slope, gw, den_p, den_m,
+                 half_g, half_mu, leaky_code, zero, U, C1, C2):
         # The u-block of ReLU (leaky_code 0) or leaky ReLU (1) and the constraints, one pass per
-        # entry, in the operation order of the numpy path: u_rows, ReLU/LeakyReLU.solve_u
-        # (_positive_branch, _pick with phi), then C1 = u - p and C2 = h - sigma(u). The
-        # scalars come in the arrays' dtype, as numpy casts Python floats.
+        # entry, in the operation order of the numpy path: the pre-activation p = (P + XV) + b
+        # (P the recurrent term), u_rows, ReLU/LeakyReLU.solve_u (_positive_branch, _pick
+        # with phi), then C1 = u - p and C2 = h - sigma(u). The scalars come in the arrays'
+        # dtype, as numpy casts Python floats.
         T, r = P.shape
         for t in range(T):
             for i in range(r):
-                p = P[t, i]
+                p = (P[t, i] + XV[t, i]) + bias[i]
                 h = H[t, i]
                 th1 = p - Xi[t, i] / gamma
                 th2 = Zeta[t, i] / gamma + h
@@ -200,7 +205,42 @@ def _build():
                 C1[t, i] = u - p
                 C2[t, i] = h - leaky(u, leaky_code, slope, zero)
 
-    return {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel}
+    @njit
+    def lower_inverse_kernel(L, out):
+        # Row i of L^{-1} is -(L[i, :i] L^{-1}[:i, :i]) / L[i, i]: accumulated as axpys over
+        # the rows above it (contiguous, vectorized, no sum reassociated).
+        p = L.shape[0]
+        for i in range(p):
+            for j in range(p):
+                out[i, j] = 0.0
+            for k in range(i):
+                lik = L[i, k]
+                for j in range(k + 1):
+                    out[i, j] -= lik * out[k, j]
+            d = 1.0 / L[i, i]
+            for j in range(i):
+                out[i, j] *= d
+            out[i, i] = d
+
+    @njit
+    def next_q_kernel(Xi, U, XV, bias, gamma, Q):
+        # The h-block's q_t = xi_t / gamma + u_t - V x_t - b in numpy's operation order.
+        T, r = Q.shape
+        for t in range(T):
+            for i in range(r):
+                Q[t, i] = ((Xi[t, i] / gamma + U[t, i]) - XV[t, i]) - bias[i]
+
+    @njit
+    def h_rhs_kernel(rhs, S, Zeta, TA, gamma, scale):
+        # rhs <- gamma (rhs + sigma(u)) - zeta + scale * TA, in numpy's operation order.
+        T, r = rhs.shape
+        for t in range(T):
+            for i in range(r):
+                rhs[t, i] = ((rhs[t, i] + S[t, i]) * gamma - Zeta[t, i]) + TA[t, i] * scale
+
+    return {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel,
+            "lower_inverse": lower_inverse_kernel, "next_q": next_q_kernel,
+            "h_rhs": h_rhs_kernel}
 
 
 def forward_loop(U, W, restart, h0, activation):
@@ -237,11 +277,12 @@ def backward_loop(Delta, Dsig, W, last, activation):
     return True
 
 
-def u_and_constraints(P, Xi, Zeta, H, U_prev, gamma, mu, l6, activation):
+def u_and_constraints(P, XV, bias, Xi, Zeta, H, U_prev, gamma, mu, l6, activation):
     """The u-block of ReLU or leaky ReLU and the constraints (U, C1, C2) in one compiled pass
-    over the rows of P, or None (for other activations, or without the kernels): then the
-    caller runs the numpy path (:func:`skalm.solvers.blocks.u_rows`)."""
-    code = _usable(activation, P, Xi, Zeta, H, U_prev)
+    over the rows of P (the recurrent term of the pre-activation, to which the kernel adds
+    ``XV`` = X V^T and ``bias``), or None (for other activations, or without the kernels):
+    then the caller runs the numpy path (:func:`skalm.solvers.blocks.u_rows`)."""
+    code = _usable(activation, P, XV, bias, Xi, Zeta, H, U_prev)
     if code is None or code[0] not in (_RELU, _LEAKY):
         return None
     dt = P.dtype.type
@@ -252,7 +293,41 @@ def u_and_constraints(P, Xi, Zeta, H, U_prev, gamma, mu, l6, activation):
     den_m = (gamma + mu + 2 * l6) if code[0] == _RELU else (
         gamma + gamma * slope * slope + mu + 2 * l6)
     U, C1, C2 = (np.empty_like(P) for _ in range(3))
-    _kernels()["u"](P, Xi, Zeta, H, U_prev, dt(gamma), dt(mu), dt(l6), dt(slope),
+    _kernels()["u"](P, XV, bias, Xi, Zeta, H, U_prev, dt(gamma), dt(mu), dt(l6), dt(slope),
                     dt(gamma * slope), dt(den_p), dt(den_m), dt(0.5 * gamma), dt(0.5 * mu),
                     code[0], dt(0.0), U, C1, C2)
     return U, C1, C2
+
+
+def next_q(Xi, U, XV, bias, gamma):
+    """Xi / gamma + U - XV - bias (rows of the h-block's q) in one compiled pass, or None
+    without the kernels (the caller's four numpy passes). The same bits as numpy's."""
+    if not _same_float(Xi, U, XV, bias):
+        return None
+    Q = np.empty(Xi.shape, dtype=Xi.dtype)
+    _kernels()["next_q"](Xi, U, XV, bias, Xi.dtype.type(gamma), Q)
+    return Q
+
+
+def h_right_hand_side(rhs, S, Zeta, TA, gamma, scale):
+    """rhs <- gamma (rhs + S) - Zeta + scale * TA in place in one compiled pass; False (rhs
+    untouched) without the kernels. The same bits as the numpy passes of the h-block."""
+    if not _same_float(rhs, S, Zeta, TA):
+        return False
+    dt = rhs.dtype.type
+    _kernels()["h_rhs"](rhs, S, Zeta, TA, dt(gamma), dt(scale))
+    return True
+
+
+def lower_inverse(L):
+    """L^{-1} of a small lower-triangular L by row-wise substitution (the diagonal blocks of
+    :func:`skalm.linalg.spd_solve_np`), or None without the kernels: then LAPACK's inverse.
+
+    LAPACK's general inverse (LU with pivoting) runs at some 2 GFLOP/s on the 20-60 rows of
+    these blocks, 14 microseconds at 23 rows, and a sweep at (r, n) = (100, 80) inverts 16
+    of them; the loop here takes about 1 microsecond at that size."""
+    if not enabled() or L.dtype not in (np.float32, np.float64):
+        return None
+    out = np.empty(L.shape, dtype=L.dtype)
+    _kernels()["lower_inverse"](np.ascontiguousarray(L), out)
+    return out

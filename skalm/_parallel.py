@@ -42,7 +42,8 @@ MIN_CHUNK_ROWS = 1000
 
 #: Entries of h (T r) from which a sweep too short for chunks still pins BLAS to one thread
 #: when more were asked for; below, OpenBLAS runs its products on one thread anyway and the
-#: limit itself (some 50 microseconds) would cost more than it saves.
+#: limit itself (some 15 microseconds with the library scan reused, see :mod:`skalm._threads`)
+#: would cost more than it saves.
 MIN_ONE_THREAD_SIZE = 20_000
 
 _pools = {}

@@ -14,29 +14,42 @@ while fits run, the setting is the smallest limit any of them asked for (so each
 at most the threads it asked for); the last one to leave restores the recorded setting.
 Libraries whose limit is per calling thread (OpenMP runtimes, OpenBLAS built on OpenMP) are
 limited by each fit in its own thread, as threadpoolctl does.
+
+The loaded libraries are found by threadpoolctl's scan of the process's memory map, which
+costs 2-3 ms here (some 260 mapped files once numba is loaded): paid at every limit, it
+made a limited sweep of 4.6 ms take 10 ms (issue 16). The scan is kept and done again only
+when modules were imported since (a new BLAS or OpenMP runtime comes with an import).
 """
 
+import sys
 import threading
 from collections import Counter
 from contextlib import contextmanager
 
 import threadpoolctl
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["blas_threads_limited", "largest_blas_threads"]
 
 _lock = threading.Lock()
 _requests = Counter()  # limit -> number of active holders, in all threads
 _shared = []  # [(library controller, its setting before the first holder)]
-_blas = []  # the BLAS controllers, found once (a scan of the loaded libraries costs ~1 ms)
+_scan = [-1, []]  # [len(sys.modules) at the last scan, the library controllers it found]
+
+
+def _controllers():
+    """The controllers of the loaded BLAS and OpenMP libraries, scanned again only when
+    ``sys.modules`` grew or shrank since the last scan."""
+    n_modules = len(sys.modules)
+    if _scan[0] != n_modules:
+        _scan[:] = [n_modules, ThreadpoolController().lib_controllers]
+    return _scan[1]
 
 
 def largest_blas_threads():
-    """The largest thread count of the BLAS libraries loaded when first asked (each read
-    live; a few microseconds)."""
-    if not _blas:
-        _blas.append(ThreadpoolController().select(user_api="blas"))
-    return max((info["num_threads"] for info in _blas[0].info()), default=1)
+    """The largest thread count of the loaded BLAS libraries (each read live; a few
+    microseconds)."""
+    return max((lib.num_threads for lib in _controllers() if lib.user_api == "blas"), default=1)
 
 
 def _per_thread(lib):
@@ -94,13 +107,16 @@ def blas_threads_limited(n_threads):
         yield
         return
     n_threads = int(n_threads)
-    libs = ThreadpoolController().lib_controllers
-    own = {lib.filepath: n_threads for lib in libs if _per_thread(lib)}
+    libs = _controllers()
+    own = [(lib, lib.get_num_threads()) for lib in libs if _per_thread(lib)]
     with _lock:
         _enter(n_threads, libs)
     try:
-        with threadpool_limits(limits=own or None):
-            yield
+        for lib, _ in own:  # this thread's setting only
+            lib.set_num_threads(n_threads)
+        yield
     finally:
+        for lib, original in own:
+            lib.set_num_threads(original)
         with _lock:
             _leave(n_threads)

@@ -124,3 +124,47 @@ def test_ensemble_with_threads_leaves_the_setting(two_blas_threads):
         RNNEnsembleRegressor(ElmanRNNRegressor(n_hidden=4, max_iter=10), n_estimators=3,
                              random_state=0).fit(X, y)
     assert blas_threads() == {2}
+
+
+def test_openmp_limited_in_this_thread_and_restored():
+    """Per-thread runtimes (OpenMP) are limited in the calling thread and set back after;
+    oracle: threadpoolctl's report."""
+    def openmp_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"]
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        before = openmp_threads()
+        if not before or set(before) != {2}:
+            pytest.skip("no OpenMP runtime that can be set to 2 threads here")
+        with blas_limit(1):
+            inside = openmp_threads()
+        assert inside == [1] * len(before)
+        assert openmp_threads() == before
+
+
+def test_libraries_scanned_again_after_an_import(monkeypatch):
+    """The scan of the loaded libraries is reused while no module is imported and done
+    again after one (a new BLAS comes with an import)."""
+    import sys
+    import types
+
+    from skalm import _threads
+
+    scans = []
+    real = _threads.ThreadpoolController
+
+    def counting():
+        scans.append(1)
+        return real()
+
+    monkeypatch.setattr(_threads, "ThreadpoolController", counting)
+    monkeypatch.setattr(_threads, "_scan", [-1, []])
+    for _ in range(3):
+        with blas_limit(1):
+            pass
+    assert len(scans) == 1
+    monkeypatch.setitem(sys.modules, "_skalm_test_new_module", types.ModuleType("m"))
+    with blas_limit(1):
+        pass
+    assert len(scans) == 2
+    assert _threads._scan[1] and all(hasattr(lib, "set_num_threads") for lib in _threads._scan[1])

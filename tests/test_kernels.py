@@ -173,10 +173,12 @@ def test_disable_switch(monkeypatch):
 def test_compiled_u_block_is_the_numpy_arithmetic(monkeypatch, name, dtype):
     """The fused u-block + constraints kernel (ReLU, leaky ReLU) does the numpy path's
     operations in the same order and dtype: the same bits, non-finite entries included; the
-    other activations run the numpy path either way."""
+    other activations run the numpy path either way. Its inputs are those of a real sweep
+    (z- and h-blocks from a random point); whole sweeps agree to rounding (their small
+    solves invert the diagonal blocks of the factors by another loop)."""
     from skalm.solvers.alm_bcd import ALMPoint, bcd_sweep
     from skalm.solvers.base import Problem
-    from skalm.solvers.blocks import u_constraints_rows
+    from skalm.solvers.blocks import h_block, u_constraints_rows, z_block
 
     T, r, n, m = 700, 5, 3, 2
     X, Y, w, layout = random_case(T, r, n, m, seed=4, starts=[0, 300, 301], dtype=dtype)
@@ -189,8 +191,17 @@ def test_compiled_u_block_is_the_numpy_arithmetic(monkeypatch, name, dtype):
         monkeypatch, lambda: bcd_sweep(prob, s, Xi, Zeta, 1.7, 1e-3, act))
     for x, y in zip((a.H, a.U, *Ca), (b.H, b.U, *Cb)):
         assert y.dtype == dtype
+        np.testing.assert_allclose(y, x, rtol=1e-9 if dtype == np.float64 else 1e-3,
+                                   atol=1e-9 if dtype == np.float64 else 1e-3)
+    w1 = z_block(prob, H, U, Xi, 1.7)
+    XV = X @ w1.V.T
+    H1 = h_block(prob, w1, U, Xi, Zeta, 1.7, act, XV)
+    old, new = both_paths(monkeypatch, lambda: u_constraints_rows(
+        prob, w1, H1, U, Xi, Zeta, 1.7, 1e-3, act, XV, 0, T))
+    for x, y in zip(old, new):
+        assert y.dtype == dtype
         np.testing.assert_array_equal(y, x)
-    assert 0.2 < np.mean(a.U < 0) < 0.8  # both branches of the u-update taken
+    assert 0.2 < np.mean(new[0] < 0) < 0.8  # both branches of the u-update taken
     # Non-finite entries (a sweep would spread them everywhere through z): the u-block alone.
     Xi[5, 1], H[7, 2], U[9, 0], Zeta[11, 3] = np.nan, np.inf, -np.inf, -np.inf
     with np.errstate(invalid="ignore", over="ignore"):  # the numpy path's inf - inf
@@ -199,3 +210,64 @@ def test_compiled_u_block_is_the_numpy_arithmetic(monkeypatch, name, dtype):
     for x, y in zip(old, new):
         np.testing.assert_array_equal(y, x)
     assert not np.all(np.isfinite(old[0]))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+def test_compiled_lower_inverse(monkeypatch, dtype, tol):
+    """The triangular inverse of the diagonal blocks of spd_solve_np: L L^{-1} = I and
+    LAPACK's inverse, in the dtype of L; None with the kernels switched off."""
+    rng = np.random.RandomState(0)
+    for p in (1, 2, 23, 64):
+        M = rng.standard_normal((p + 5, p))
+        L = np.linalg.cholesky(M.T @ M + np.eye(p)).astype(dtype)
+        got = _kernels.lower_inverse(L[::-1, ::-1][::-1, ::-1])  # a non-contiguous view too
+        assert got.dtype == dtype
+        np.testing.assert_allclose(L.astype(np.float64) @ got, np.eye(p), atol=tol)
+        np.testing.assert_allclose(got, np.linalg.inv(L), rtol=tol * 10, atol=tol)
+        assert np.all(np.triu(got, 1) == 0)
+    monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
+    assert _kernels.lower_inverse(L) is None
+
+
+@needs_numba
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["relu", "tanh"])
+def test_compiled_h_block_is_the_numpy_arithmetic(monkeypatch, name, dtype, skip):
+    """The h-block's fused passes (q_{t+1} and the right-hand side) do the numpy passes'
+    operations in the same order and dtype: the same bits, over the whole sequence and over
+    row ranges with the next row's q as a halo, with sequence starts and non-finite entries."""
+    from skalm.solvers.base import Problem
+    from skalm.solvers.blocks import h_matrices, h_rows
+
+    T, r, n, m = 300, 5, 3, 2
+    X, Y, w, layout = random_case(T, r, n, m, seed=5, starts=[0, 100, 101], dtype=dtype)
+    if skip:
+        w = w._replace(D=np.full((m, n), 0.3, dtype=dtype))
+    act = get_activation(name, **ACT_PARAMS[name])
+    rng = np.random.RandomState(1)
+    U, Xi, Zeta = (rng.standard_normal((T, r)).astype(dtype) for _ in range(3))
+    prob = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m), layout)
+    XV = X @ w.V.T
+    D1inv, D2 = h_matrices(w, T, 1.7)
+    q_halo = (rng.standard_normal(r)).astype(dtype)
+
+    def run():  # D1^{-1} from one path: its diagonal blocks are inverted by another loop
+        whole = np.zeros_like(U)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 0, T, whole)
+        part = np.zeros_like(U)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 40, 160, part, q_halo)
+        h_rows(prob, w, U, Xi, Zeta, 1.7, act, XV, D1inv, D2, 160, T, part)
+        return whole, part
+
+    for x, y in zip(*both_paths(monkeypatch, run)):
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y, x)
+    U[7, 1], Xi[20, 2], Zeta[30, 0] = np.inf, np.nan, -np.inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        for x, y in zip(*both_paths(monkeypatch, run)):
+            np.testing.assert_array_equal(y, x)
+    monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
+    assert _kernels.next_q(Xi, U, XV, w.b, 1.7) is None
+    assert _kernels.h_right_hand_side(U.copy(), U, Zeta, U, 1.7, 0.1) is False

@@ -9,6 +9,8 @@
   of one thread.
 * ``spd_solve_np`` against ``scipy.linalg.solve`` and, on a singular matrix, the minimum-norm
   least-squares solution.
+* The z-block's Gram sums over row ranges (with and without a halo row, sequence starts at and
+  inside the ranges, the skip connection) against the products of the literal design rows.
 """
 
 import numpy as np
@@ -171,6 +173,27 @@ def test_alm_fit_with_two_threads_equals_one_thread():
         np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("numba", [False, True], ids=["numpy", "compiled"])
+@pytest.mark.parametrize("p, k", [(8, 3), (33, 5), (65, 1), (101, 30), (181, 100)])
+def test_spd_solve_np_by_blocks(monkeypatch, numba, p, k):
+    """The block substitution (one to four diagonal blocks, inverted by LAPACK or by the
+    compiled loop) against scipy's Cholesky solve; spd_inverse_factor against L^{-1} L = I."""
+    from skalm import _kernels
+    from skalm.linalg import spd_inverse_factor
+
+    if numba and not _kernels.numba_available():
+        pytest.skip("needs the 'fast' extra (numba)")
+    monkeypatch.setenv("SKALM_DISABLE_NUMBA", "0" if numba else "1")
+    rng = np.random.RandomState(p)
+    M = rng.standard_normal((p + 20, p))
+    G = M.T @ M + 0.5 * np.eye(p)
+    B = rng.standard_normal((p, k))
+    np.testing.assert_allclose(spd_solve_np(G, B), scipy.linalg.solve(G, B, assume_a="pos"),
+                               rtol=1e-10, atol=1e-12)
+    L = np.linalg.cholesky(G)
+    np.testing.assert_allclose(spd_inverse_factor(G) @ L, np.eye(p), atol=1e-12)
+
+
 def test_spd_solve_np_definite_and_singular():
     rng = np.random.RandomState(0)
     M = rng.standard_normal((30, 8))
@@ -185,6 +208,32 @@ def test_spd_solve_np_definite_and_singular():
     Xs = spd_solve_np(Gs, Bs)
     np.testing.assert_allclose(Xs, np.linalg.pinv(Gs) @ Bs, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(Gs @ Xs, Bs, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("starts", [None, [0, 4, 6, 7, 8, 10]], ids=["one_sequence", "starts"])
+def test_z_sums_over_row_ranges_are_the_literal_products(skip, starts):
+    """z_sums_rows reads the output Gram Ht^T Ht off Z^T Z; oracle: Z and Ht built row by
+    row from the definitions, over every range [a, b) of 11 rows, in the whole problem and
+    as a chunk of its own (the distributed layout: h_{a-1} passed as the halo)."""
+    from skalm.solvers.blocks import z_sums_rows
+
+    prob, _, _, H, U, Xi, Zeta, gamma = tiny_case(0, starts)
+    first = prob.layout.first
+    T, r = H.shape
+    for a in range(T):
+        for b in range(a + 1, T + 1):
+            Z = np.array([np.r_[H[t - 1] if t > 0 and not first[t] else np.zeros(r),
+                                prob.X[t], 1.0] for t in range(a, b)])
+            Ht = np.array([np.r_[H[t], prob.X[t] if skip else [], 1.0] for t in range(a, b)])
+            expected = (Z.T @ Z, Z.T @ (U[a:b] + Xi[a:b] / gamma), Ht.T @ Ht, Ht.T @ prob.Y[a:b])
+            chunk = Problem(prob.X[a:b], prob.Y[a:b], prob.lambdas,
+                            SequenceLayout(first[a:b], prob.layout.last[a:b]))
+            halo = H[a - 1] if a > 0 else np.zeros(r)
+            for got in (z_sums_rows(prob, H, U, Xi, gamma, skip, a, b),
+                        z_sums_rows(chunk, H[a:b], U[a:b], Xi[a:b], gamma, skip, 0, b - a, halo)):
+                for x, y in zip(got, expected):
+                    np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
 
 def test_a_sweep_too_short_for_chunks_runs_on_one_blas_thread(monkeypatch):
