@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import DTYPES, check_magnitude, check_sequence_id
 from ._setup import initial_weights, make_activation, make_lambdas, make_solver
-from ._setup import store_fit, warn_unused_settings
+from ._setup import _warm, store_fit, warn_unused_settings
 from ._state import TrainingRows, initial_hidden_state, warn_reused_labels
 from .model import forward, predict_outputs
 from .safety import check_forward_pass
@@ -116,7 +116,7 @@ def _setup(est, n_features, n_outputs, dtype):
             f"solver={est.solver!r} cannot fit dask arrays X, y: only solver='alm-bcd' runs "
             "its sweeps on the chunks of a dask cluster. Use solver='alm-bcd' or pass "
             "X.compute(), y.compute().")
-    if est.init == "delay" and not (est.warm_start and hasattr(est, "weights_")):
+    if est.init == "delay" and not _warm(est):
         raise ValueError(
             "init='delay' cannot fit dask arrays X, y: its start is a regression on the "
             "whole sequence. Use another init or pass X.compute(), y.compute().")
@@ -144,7 +144,7 @@ def fit(estimator, X, y, sequence_id=None):
                          "validation rows would have to leave the workers.")
     solver, lambdas, activation, weights0, rng = _setup(estimator, n, m, X.dtype)
     problem = ChunkedProblem.from_dask(client, X, Y, lambdas, layout)
-    if weights0.D is not None and not (estimator.warm_start and hasattr(estimator, "weights_")):
+    if weights0.D is not None and not _warm(estimator):
         D0, c0 = linear_path_start(problem)
         weights0 = weights0._replace(D=D0, c=c0)
     with np.errstate(all="ignore"):

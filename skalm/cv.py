@@ -425,15 +425,14 @@ default=("recurrent", "linear", "delay")
         starts = self._checked_starts()
         base = self._base()
         last = len(splits) - 1
-        bases = {start: base for start in starts}
-        for start in ("linear", "delay"):
-            if start in starts and self.linear_start_activation is not None:
-                bases[start] = clone(base).set_params(activation=self.linear_start_activation)
-        if "delay" in starts:
-            # Early stopping: on the first folds' few rows, the lag network fitted to the end
-            # overfits (its validation loss grows past ridge's), and the folds' paired gains
-            # then fail the one-SE rule on every series (see ``starts``).
-            bases["delay"] = clone(bases["delay"]).set_params(init="delay", early_stopping=True)
+        # What each start sets on the network. "delay" early-stops: on the first folds' few
+        # rows the lag network fitted to the end overfits (its validation loss grows past
+        # ridge's), and the folds' paired gains then fail the one-SE rule on every series.
+        grown = ({} if self.linear_start_activation is None
+                 else {"activation": self.linear_start_activation})
+        start_params = {"recurrent": {}, "linear": grown,
+                        "delay": {**grown, "init": "delay", "early_stopping": True}}
+        bases = {start: clone(base).set_params(**start_params[start]) for start in starts}
         jobs = [(i, start) for i in range(len(splits)) for start in starts]
         paths = dict(zip(jobs, Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_path)(

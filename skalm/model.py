@@ -303,11 +303,17 @@ def linear_path_solve(G, ZtY, n_steps, lambdas):
     """(D, c) of :func:`linear_path_start` from the Gram sums G = Z^T Z and Z^T Y of the rows
     Z = [x_t, 1] over all ``n_steps`` rows (sums over row chunks add up to them)."""
     n = G.shape[0] - 1
-    G = np.array(G, copy=True)
-    G[np.diag_indices_from(G)] += n_steps * np.append(np.full(n, lambdas.D), lambdas.c)
-    # lstsq, not Cholesky: with lambda_D = lambda_c = 0 and collinear inputs G is singular.
-    coef = np.linalg.lstsq(G, ZtY, rcond=None)[0].astype(ZtY.dtype, copy=False)
+    coef = _penalized_solve(G, ZtY, n_steps, np.append(np.full(n, lambdas.D), lambdas.c))
     return np.ascontiguousarray(coef[:n].T), coef[n].copy()
+
+
+def _penalized_solve(G, ZtY, n_steps, penalty):
+    """The minimizer over B of (1/T) ||Y - Z B||^2 + sum_j penalty_j ||B_j||^2 (B_j row j),
+    T = ``n_steps``, from G = Z^T Z and Z^T Y: (G + T diag(penalty)) B = Z^T Y."""
+    G = np.array(G, copy=True)
+    G[np.diag_indices_from(G)] += n_steps * penalty
+    # lstsq, not Cholesky: with zero penalties and collinear columns G is singular.
+    return np.linalg.lstsq(G, ZtY, rcond=None)[0].astype(ZtY.dtype, copy=False)
 
 
 def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_connection=True):
@@ -377,9 +383,7 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     penalty = np.concatenate([np.full(hidden.size, lambdas.A),
                               np.full(n if skip_connection else 0, lambdas.D),
                               [lambdas.c]])
-    G = Z.T @ Z
-    G[np.diag_indices_from(G)] += T * penalty
-    coef = np.linalg.lstsq(G, Z.T @ Y, rcond=None)[0].astype(dtype, copy=False)
+    coef = _penalized_solve(Z.T @ Z, Z.T @ Y, T, penalty).astype(dtype, copy=False)
     A = np.zeros((m, r), dtype)
     A[:, hidden] = coef[:hidden.size].T
     D = np.ascontiguousarray(coef[hidden.size:hidden.size + n].T) if skip_connection else None
