@@ -63,22 +63,28 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
                               selection=selection, warm_up_max_iter=cap).fit(X, y)
     lam_D = est.linear_alpha_
-    starts = ["recurrent", "linear", "delay"]
+    starts = ["recurrent", "linear", "delay", "lbfgs"]
     assert list(est.cv_results_["param_start"]) == ["none"] + [s for s in starts for _ in alphas]
-    assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 3)
+    assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 4)
     kept = {}  # the last fold's networks after each alpha, per start
     for i, (tr, te) in enumerate(cv.split(X)):
-        for offset, start in [(1, "recurrent"), (3, "linear"), (5, "delay")]:
+        for offset, start in [(1, "recurrent"), (3, "linear"), (5, "delay"), (7, "lbfgs")]:
             net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
                                     lambda_D=lam_D / len(tr), warm_start=True)
-            if start != "recurrent":  # linear_start_activation's default
+            if start in ("linear", "delay"):  # linear_start_activation's default
                 net.set_params(activation="relu")
             if start == "delay":  # ridge on the inputs and their lags, early-stopped
                 net.set_params(init="delay", early_stopping=True)
-            if start == "recurrent":  # the warm-up: skip path off, largest alpha
+            if start == "lbfgs":  # 1000 L-BFGS iterations, no no-improvement rule
+                net = ElmanRNNRegressor(n_hidden=5, random_state=0, solver="lbfgs",
+                                        max_iter=1000, n_iter_no_change=None,
+                                        skip_connection=True, lambda_c=0.0,
+                                        lambda_D=lam_D / len(tr), warm_start=True)
+            if start in ("recurrent", "lbfgs"):  # the warm-up: skip path off, largest alpha
+                max_iter = net.max_iter
                 net.set_params(skip_connection=False, alpha=alphas[0],
-                               max_iter=cap or SMALL["max_iter"]).fit(X[tr], y[tr])
-                net.set_params(skip_connection=True, max_iter=SMALL["max_iter"])
+                               max_iter=min(cap or max_iter, max_iter)).fit(X[tr], y[tr])
+                net.set_params(skip_connection=True, max_iter=max_iter)
             kept[start] = []
             for j, alpha in enumerate(alphas):  # the path, largest penalty first
                 net.set_params(alpha=alpha).fit(X[tr], y[tr])
@@ -99,6 +105,27 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
         assert_array_equal(est.predict(X), net.predict(X))
     else:
         assert est.start_ is None
+
+
+def test_lbfgs_start_drops_the_other_solvers_settings():
+    """The "lbfgs" start fits with L-BFGS: the estimator's ALM-BCD settings are not passed
+    to it (no warning about ignored settings) and its fits are those of a network built
+    with L-BFGS directly."""
+    X, y = _memory(T=120)
+    alm = ElmanRNNRegressor(n_hidden=4, random_state=0, gamma0=2.0, max_inner_iter=7,
+                            max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        est = ElmanRNNRegressorCV(alm, alphas=(0.5,), starts=("lbfgs",),
+                                  cv=TimeSeriesSplit(2), selection="min").fit(X, y)
+    tr, te = list(TimeSeriesSplit(2).split(X))[0]
+    net = ElmanRNNRegressor(n_hidden=4, random_state=0, solver="lbfgs", max_iter=1000,
+                            n_iter_no_change=None, lambda_c=0.0, alpha=0.5,
+                            lambda_D=est.linear_alpha_ / len(tr), warm_start=True)
+    net.fit(X[tr], y[tr]).set_params(skip_connection=True).fit(X[tr], y[tr])
+    pred = net.predict(X[: te[-1] + 1], initial_state="zeros")[te]
+    assert est.cv_results_["split0_test_score"][1] == pytest.approx(
+        -np.mean((pred - y[te]) ** 2), rel=1e-10)
 
 
 def _one_se_oracle(mse):
