@@ -265,8 +265,9 @@ class Tanh(Activation):
         them, and the best of the breakpoints and of the roots of phi' on the pieces where it
         changes sign from - to + is the global minimizer.
 
-        With the ``fast`` extra the certified entries are solved by a compiled kernel
-        (:mod:`skalm._kernels_tanh`, same steps in one pass), the others by the numpy path.
+        With the ``fast`` extra the entries certified convex by (a) to (c) are solved by a
+        compiled kernel (:mod:`skalm._kernels_tanh`: the same arithmetic in a few fused
+        passes, the same bits), the others by the numpy path (:func:`solve_numpy`).
         """
         v = _kernels_tanh.solve_u(th1, th2, th3, gamma, mu, l6)
         return solve_numpy(th1, th2, th3, gamma, mu, l6) if v is None else v
