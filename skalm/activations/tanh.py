@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _kernels_tanh
 from ._base import Activation, register_activation
 from ._roots import (
     FDF_ROWS,
@@ -232,6 +233,14 @@ def _tanh_solve(c0, th2, g):
     return v
 
 
+def solve_numpy(th1, th2, th3, gamma, mu, l6):
+    """:meth:`Tanh.solve_u` by the numpy path (the reference of the compiled kernel)."""
+    return solve_reduced(
+        lambda t1, t2, t3, gamma, mu, l6, g, c0: _tanh_solve(c0, t2, g),
+        th1, th2, th3, gamma, mu, l6,
+    )
+
+
 @register_activation
 class Tanh(Activation):
     """sigma(u) = tanh(u). Not in the paper; smooth, so its theory applies."""
@@ -255,8 +264,10 @@ class Tanh(Activation):
         roots between the closed-form critical points of the quartic); phi' is monotone between
         them, and the best of the breakpoints and of the roots of phi' on the pieces where it
         changes sign from - to + is the global minimizer.
+
+        With the ``fast`` extra the entries certified convex by (a) to (c) are solved by a
+        compiled kernel (:mod:`skalm._kernels_tanh`: the same arithmetic in a few fused
+        passes, the same bits), the others by the numpy path (:func:`solve_numpy`).
         """
-        return solve_reduced(
-            lambda t1, t2, t3, gamma, mu, l6, g, c0: _tanh_solve(c0, t2, g),
-            th1, th2, th3, gamma, mu, l6,
-        )
+        v = _kernels_tanh.solve_u(th1, th2, th3, gamma, mu, l6)
+        return solve_numpy(th1, th2, th3, gamma, mu, l6) if v is None else v
