@@ -473,7 +473,9 @@ default=("recurrent", "linear", "delay", "lbfgs")
             "lbfgs": _solver_switch(**_LBFGS_START),
         }
         bases = {start: clone(base).set_params(**start_params[start]) for start in starts}
-        jobs = [(i, start) for i in range(len(splits)) for start in starts]
+        # Longest folds first: with n_jobs > 1 the short ones then fill the gaps at the end
+        # instead of one long fit running alone (the results do not depend on the order).
+        jobs = [(i, start) for i in reversed(range(len(splits))) for start in starts]
         paths = dict(zip(jobs, Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_path)(
                 clone(bases[start]).set_params(lambda_D=self.linear_alpha_ / len(splits[i][0])),

@@ -235,3 +235,17 @@ def test_failed_refit_leaves_the_fitted_model(monkeypatch):
     assert vars(est).keys() == state.keys()
     assert est.n_features_in_ == 3
     assert_array_equal(est.predict(X), before)
+
+
+def test_parallel_folds_give_the_sequential_result():
+    """n_jobs=2 runs the (fold, start) paths in worker processes, longest folds first: the
+    candidates' scores and the refitted model equal the sequential run's."""
+    X, y = _memory(T=150)
+    kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0, 0.3), cv=TimeSeriesSplit(3),
+              starts=("recurrent", "linear"), selection="min")
+    seq = ElmanRNNRegressorCV(**kw).fit(X, y)
+    par = ElmanRNNRegressorCV(**kw, n_jobs=2).fit(X, y)
+    for key in ["split0_test_score", "split1_test_score", "split2_test_score"]:
+        assert_array_equal(par.cv_results_[key], seq.cv_results_[key])
+    assert (par.alpha_, par.start_) == (seq.alpha_, seq.start_)
+    assert_array_equal(par.predict(X), seq.predict(X))
