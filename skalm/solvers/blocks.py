@@ -126,6 +126,19 @@ def _output_gram(problem, H, Hp, G, skip, a, b):
     return G2
 
 
+def _add_ridge(G, scale, parts):
+    """Add ``scale`` * lambda to the diagonal of ``G`` in place, the lambdas given in order as
+    (count, lambda) pairs: the same numbers as adding the vector of the repeated lambdas
+    times ``scale`` in G's dtype, without index arrays (17 microseconds each, a few percent
+    of a sweep at r = 20)."""
+    diagonal = np.einsum("ii->i", G)  # a writable view
+    dt = G.dtype.type
+    start = 0
+    for count, lam in parts:
+        diagonal[start : start + count] += dt(scale) * dt(lam)
+        start += count
+
+
 def z_solve(problem, sums, gamma, r, skip=False):
     """The weights from the z-block's Gram sums (:func:`z_sums_rows` added over all rows).
     Reads only ``problem.lambdas`` and ``problem.n_steps`` (the total number of rows)."""
@@ -134,9 +147,7 @@ def z_solve(problem, sums, gamma, r, skip=False):
     G, G2 = np.array(G, copy=True), np.array(G2, copy=True)
     lam = problem.lambdas
     n = G.shape[0] - r - 1
-    dtype = G.dtype
-    lam_w = np.concatenate([np.full(r, lam.W), np.full(n, lam.V), [lam.b]]).astype(dtype)
-    G[np.diag_indices_from(G)] += (2.0 / gamma) * lam_w
+    _add_ridge(G, 2.0 / gamma, ((r, lam.W), (n, lam.V), (1, lam.b)))
     theta_T = spd_solve_np(G, rhs)  # (r+n+1, r)
     W = np.ascontiguousarray(theta_T[:r].T)
     V = np.ascontiguousarray(theta_T[r : r + n].T)
@@ -149,8 +160,7 @@ def _output_solve(problem, G2, rhs2, r, skip):
     lam = problem.lambdas
     T = problem.n_steps
     k = G2.shape[0] - r - 1  # columns of x_t in the output design (0 without skip)
-    lam_a = np.concatenate([np.full(r, lam.A), np.full(k, lam.D), [lam.c]]).astype(G2.dtype)
-    G2[np.diag_indices_from(G2)] += T * lam_a
+    _add_ridge(G2, T, ((r, lam.A), (k, lam.D), (1, lam.c)))
     ac_T = spd_solve_np(G2, rhs2)  # (r+k+1, m)
     A = np.ascontiguousarray(ac_T[:r].T)
     c = ac_T[r + k].copy()
@@ -195,10 +205,12 @@ def h_matrices(weights, n_steps, gamma):
     costs no accuracy that matters here (tests compare with the Kronecker form's solves)."""
     W, A = weights.W, weights.A
     D2 = (2.0 / n_steps) * (A.T @ A)
-    D2[np.diag_indices_from(D2)] += gamma
-    Linv = spd_inverse_factor(D2 + gamma * (W.T @ W))
+    np.einsum("ii->i", D2)[:] += gamma
+    D1 = W.T @ W
+    D1 *= gamma
+    D1 += D2
+    Linv = spd_inverse_factor(D1)
     if Linv is None:  # only when gamma is 0 or not finite
-        D1 = D2 + gamma * (W.T @ W)
         return np.linalg.pinv(D1).astype(D1.dtype, copy=False), D2
     return Linv.T @ Linv, D2
 
@@ -233,9 +245,8 @@ def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b
     if weights.D is not None:
         target -= problem.X[a:b] @ weights.D.T
     TA = target @ A
-    S = activation.sigma(U[a:b])
-    if not _kernels.h_right_hand_side(rhs, S, Zeta[a:b], TA, gamma, twoT):
-        rhs += S
+    if not _kernels.h_right_hand_side(rhs, U[a:b], Zeta[a:b], TA, gamma, twoT, activation):
+        rhs += activation.sigma(U[a:b])
         rhs *= gamma
         rhs -= Zeta[a:b]
         TA *= twoT
