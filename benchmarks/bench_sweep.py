@@ -112,7 +112,9 @@ def interleaved_ms(fns, repeat):
     return out
 
 
-def bench(r, n, m, T, repeat):
+def sweep_case(r, n, m, T):
+    """The sweep's inputs at one size: (problem, start point, Xi, Zeta, ReLU), random data
+    and multipliers, the start on the forward pass of small random weights."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((T, n))
     Y = rng.standard_normal((T, m))
@@ -120,9 +122,14 @@ def bench(r, n, m, T, repeat):
     problem = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m))
     w0 = init_weights(r, n, m, "normal", 0.1, random_state=0)
     U, H = forward(w0, X, act)
-    s = ALMPoint(w0, H, U)
     Xi = 0.01 * rng.standard_normal((T, r))
     Zeta = 0.01 * rng.standard_normal((T, r))
+    return problem, ALMPoint(w0, H, U), Xi, Zeta, act
+
+
+def bench(r, n, m, T, repeat):
+    problem, s, Xi, Zeta, act = sweep_case(r, n, m, T)
+    H, U = s.H, s.U
     gamma, mu = 1.3, 1e-5
     w1 = z_block(problem, H, U, Xi, gamma)
     H1 = h_block(problem, w1, U, Xi, Zeta, gamma, act)

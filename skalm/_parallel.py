@@ -33,7 +33,7 @@ from .solvers.lagrangian import ALMPoint
 
 __all__ = [
     "MIN_CHUNK_ROWS", "MIN_ONE_THREAD_SIZE", "resolve_threads", "one_blas_thread",
-    "chunk_bounds", "chunked_sweep",
+    "sweep_chunks", "chunk_bounds", "chunked_sweep",
 ]
 
 #: Fewest rows per chunk: below this a chunk's fixed costs (thread hand-over, a few small
@@ -94,12 +94,19 @@ def chunk_bounds(n_steps, n_chunks):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
-    """One sweep z -> h -> u of :func:`~skalm.solvers.alm_bcd.bcd_sweep` over ``n_threads``
-    time chunks on as many threads. Returns the new point and its constraints (C1, C2)."""
+def sweep_chunks(n_steps, n_threads):
+    """The number of time chunks a sweep of ``n_steps`` rows runs in when ``n_threads``
+    threads are allowed (None: :func:`resolve_threads`): one per thread, at least
+    :data:`MIN_CHUNK_ROWS` rows each; 1 means one piece."""
+    return max(1, min(resolve_threads(n_threads), n_steps // MIN_CHUNK_ROWS))
+
+
+def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_chunks):
+    """One sweep z -> h -> u of :func:`~skalm.solvers.alm_bcd.bcd_sweep` over ``n_chunks``
+    time chunks on as many threads (whatever their length: :func:`sweep_chunks` decides when
+    chunks pay). Returns the new point and its constraints (C1, C2)."""
     T, r = s.H.shape
-    n_chunks = max(1, min(n_threads, T // MIN_CHUNK_ROWS))
-    bounds = chunk_bounds(T, n_chunks)
+    bounds = chunk_bounds(T, max(1, min(n_chunks, T)))
     skip = s.weights.D is not None
     pool = _pool(len(bounds))
 

@@ -29,7 +29,7 @@ def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     if n_threads != 1:
         from ... import _parallel
 
-        n = min(_parallel.resolve_threads(n_threads), problem.n_steps // _parallel.MIN_CHUNK_ROWS)
+        n = _parallel.sweep_chunks(problem.n_steps, n_threads)
         if n > 1:
             return _parallel.chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n)
         if s.H.size >= _parallel.MIN_ONE_THREAD_SIZE:
