@@ -119,7 +119,7 @@ def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_chunks):
         for part in parts[1:]:  # in chunk order: the same sum at every run
             for acc, x in zip(sums, part):
                 acc += x
-        weights = z_solve(problem, sums, gamma, r, skip)
+        weights = z_solve(problem, sums, gamma, r, skip, overwrite=True)  # sums: copies
         D1inv, D2 = h_matrices(weights, T, gamma)
         XV = np.empty_like(s.U)
 
