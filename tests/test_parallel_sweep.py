@@ -141,6 +141,19 @@ def test_bcd_sweep_dispatch_and_thread_count():
     assert _parallel.chunk_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
 
 
+def test_sweep_chunks(monkeypatch):
+    """One chunk per allowed thread, each of at least MIN_CHUNK_ROWS rows; one piece below
+    two such chunks or with one thread."""
+    monkeypatch.setattr(_parallel, "resolve_threads", lambda n: 4 if n is None else n)
+    k = _parallel.MIN_CHUNK_ROWS
+    assert _parallel.sweep_chunks(100 * k, 1) == 1
+    assert _parallel.sweep_chunks(2 * k - 1, None) == 1
+    assert _parallel.sweep_chunks(2 * k, None) == 2
+    assert _parallel.sweep_chunks(3 * k + 5, None) == 3
+    assert _parallel.sweep_chunks(100 * k, None) == 4
+    assert _parallel.sweep_chunks(100 * k, 2) == 2
+
+
 def test_resolve_threads(monkeypatch):
     import os
 
