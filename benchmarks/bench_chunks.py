@@ -7,9 +7,9 @@ thread, as inside an ALM-BCD fit), of the sweep over two chunks of T/2 rows on t
 (each chunk's BLAS on one thread), and the speed-up (one piece / chunked; above 1 the chunks
 win). The two are interleaved, repetition by repetition, so that a change of machine load hits
 both. Then, per (r, n, m), the shortest chunk (T/2 rows) from which every longer one measured
-wins by at least ``--margin`` (default 1.05), and the threshold this suggests for
-``skalm._parallel.MIN_CHUNK_ROWS`` (the largest of those: a rows-only threshold must hold for
-every width). The two threads only pay when the second core is free: run on an otherwise idle
+wins by at least ``--margin`` (default 1.05), and where ``skalm._parallel.sweep_chunks`` (its
+thresholds ``MIN_CHUNK_ROWS`` and ``MIN_CHUNK_ROW_WORK``, set from this table) engages the
+chunks. The two threads only pay when the second core is free: run on an otherwise idle
 machine (the header prints the load average before, the footer after).
 
     python benchmarks/bench_chunks.py            # the full grid (a few minutes)
@@ -91,10 +91,13 @@ def main():
     for (r, n, m), rows in shortest.items():
         print(f"  (r, n, m) = ({r}, {n}, {m}): " + (f"{rows}" if rows else "never in the grid"))
     known = [v for v in shortest.values() if v]
-    if len(known) == len(shortest):
-        print(f"suggested MIN_CHUNK_ROWS (the largest): {max(known)}")
-    else:
-        print("suggested MIN_CHUNK_ROWS: above the grid for some width (chunks did not win)")
+    print("in effect: MIN_CHUNK_ROWS", _parallel.MIN_CHUNK_ROWS, "and MIN_CHUNK_ROW_WORK",
+          _parallel.MIN_CHUNK_ROW_WORK, "(r (r + n + 1) per row); chunks engage at: " + ", ".join(
+              f"({r}, {n}, {m}): T >= {2 * _parallel.MIN_CHUNK_ROWS}"
+              if _parallel.sweep_chunks(10**9, 2, r, n) > 1 else f"({r}, {n}, {m}): never"
+              for r, n, m in shortest))
+    if known:
+        print(f"largest shortest winning chunk over the widths where chunks won: {max(known)} rows")
     print(f"# load average after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -8,7 +8,8 @@ Prints, for each (r, n, m, T):
   factorizations, counted analytically), the GEMM rate measured in the same run at one
   thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
 * ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
-  on two threads when T >= 2 * MIN_CHUNK_ROWS (``skalm._parallel``), else the one-piece sweep
+  on two threads when ``skalm._parallel.sweep_chunks`` says so (T >= 2 * MIN_CHUNK_ROWS and
+  r (r + n + 1) >= MIN_CHUNK_ROW_WORK; ``bench_chunks.py`` measures where), else the one-piece sweep
   on one BLAS thread (T r >= MIN_ONE_THREAD_SIZE) or on the BLAS threads (smaller); and the
   speed-up over ``thr 1`` (their medians, one run);
 * ``blas 2``: the one-piece sweep with two BLAS threads (no chunks, no pinning): a stall of
