@@ -41,7 +41,7 @@ __all__ = [
 #: (two runs on the shared 2-core benchmark machine, load average 1.6-2.9): with chunks of
 #: 250-1000 rows two threads were slower than one piece at every width (0.50-0.99x); from
 #: 1500 rows they won at (r, n) = (50, 20) (1.10-1.29x), from 2000 at (200, 50)
-#: (1.05-1.06x); at (100, 80) they stayed within 0.92-0.99x up to 3000 rows.
+#: (1.04-1.06x); at (100, 80) they stayed at 0.84-0.99x up to 3000 rows.
 MIN_CHUNK_ROWS = 2000
 
 #: Smallest r (r + n + 1), the multiply-adds per row of the z-block's Gram matrix, for which a
