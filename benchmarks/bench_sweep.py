@@ -8,7 +8,8 @@ Prints, for each (r, n, m, T):
   factorizations, counted analytically), the GEMM rate measured in the same run at one
   thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
 * ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
-  on two threads when T >= 2 * MIN_CHUNK_ROWS (``skalm._parallel``), else the one-piece sweep
+  on two threads when ``skalm._parallel.sweep_chunks`` says so (T >= 2 * MIN_CHUNK_ROWS and
+  r (r + n + 1) >= MIN_CHUNK_ROW_WORK; ``bench_chunks.py`` measures where), else the one-piece sweep
   on one BLAS thread (T r >= MIN_ONE_THREAD_SIZE) or on the BLAS threads (smaller); and the
   speed-up over ``thr 1`` (their medians, one run);
 * ``blas 2``: the one-piece sweep with two BLAS threads (no chunks, no pinning): a stall of
@@ -112,7 +113,9 @@ def interleaved_ms(fns, repeat):
     return out
 
 
-def bench(r, n, m, T, repeat):
+def sweep_case(r, n, m, T):
+    """The sweep's inputs at one size: (problem, start point, Xi, Zeta, ReLU), random data
+    and multipliers, the start on the forward pass of small random weights."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((T, n))
     Y = rng.standard_normal((T, m))
@@ -120,9 +123,14 @@ def bench(r, n, m, T, repeat):
     problem = Problem(X, Y, Lambdas.from_alpha(1.0, r, n, m))
     w0 = init_weights(r, n, m, "normal", 0.1, random_state=0)
     U, H = forward(w0, X, act)
-    s = ALMPoint(w0, H, U)
     Xi = 0.01 * rng.standard_normal((T, r))
     Zeta = 0.01 * rng.standard_normal((T, r))
+    return problem, ALMPoint(w0, H, U), Xi, Zeta, act
+
+
+def bench(r, n, m, T, repeat):
+    problem, s, Xi, Zeta, act = sweep_case(r, n, m, T)
+    H, U = s.H, s.U
     gamma, mu = 1.3, 1e-5
     w1 = z_block(problem, H, U, Xi, gamma)
     H1 = h_block(problem, w1, U, Xi, Zeta, gamma, act)

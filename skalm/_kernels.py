@@ -231,12 +231,14 @@ def _build():
                 Q[t, i] = ((Xi[t, i] / gamma + U[t, i]) - XV[t, i]) - bias[i]
 
     @njit
-    def h_rhs_kernel(rhs, S, Zeta, TA, gamma, scale):
-        # rhs <- gamma (rhs + sigma(u)) - zeta + scale * TA, in numpy's operation order.
+    def h_rhs_kernel(rhs, S, Zeta, TA, gamma, scale, leaky_code, slope, zero):
+        # rhs <- gamma (rhs + sigma(u)) - zeta + scale * TA, in numpy's operation order. S is
+        # sigma(u) (leaky_code -1) or u itself, its ReLU (0) or leaky ReLU (1) taken here.
         T, r = rhs.shape
         for t in range(T):
             for i in range(r):
-                rhs[t, i] = ((rhs[t, i] + S[t, i]) * gamma - Zeta[t, i]) + TA[t, i] * scale
+                s = S[t, i] if leaky_code < 0 else leaky(S[t, i], leaky_code, slope, zero)
+                rhs[t, i] = ((rhs[t, i] + s) * gamma - Zeta[t, i]) + TA[t, i] * scale
 
     return {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel,
             "lower_inverse": lower_inverse_kernel, "next_q": next_q_kernel,
@@ -309,13 +311,22 @@ def next_q(Xi, U, XV, bias, gamma):
     return Q
 
 
-def h_right_hand_side(rhs, S, Zeta, TA, gamma, scale):
-    """rhs <- gamma (rhs + S) - Zeta + scale * TA in place in one compiled pass; False (rhs
-    untouched) without the kernels. The same bits as the numpy passes of the h-block."""
-    if not _same_float(rhs, S, Zeta, TA):
+def h_right_hand_side(rhs, U, Zeta, TA, gamma, scale, activation):
+    """rhs <- gamma (rhs + sigma(U)) - Zeta + scale * TA in place in one compiled pass; False
+    (rhs untouched) without the kernels. sigma is taken in the pass for ReLU and leaky ReLU,
+    by ``activation.sigma`` before it for the others. The same bits as the numpy passes of
+    the h-block."""
+    if not _same_float(rhs, U, Zeta, TA):
         return False
+    code = activation_code(activation)
+    if code is not None and code[0] in (_RELU, _LEAKY):
+        S, leaky_code, slope = U, code[0], code[1]
+    else:
+        S, leaky_code, slope = activation.sigma(U), -1, 0.0
+        if S.dtype != rhs.dtype:
+            return False
     dt = rhs.dtype.type
-    _kernels()["h_rhs"](rhs, S, Zeta, TA, dt(gamma), dt(scale))
+    _kernels()["h_rhs"](rhs, S, Zeta, TA, dt(gamma), dt(scale), leaky_code, dt(slope), dt(0.0))
     return True
 
 

@@ -32,13 +32,23 @@ from .solvers.blocks import h_matrices, h_rows, u_constraints_rows, z_solve, z_s
 from .solvers.lagrangian import ALMPoint
 
 __all__ = [
-    "MIN_CHUNK_ROWS", "MIN_ONE_THREAD_SIZE", "resolve_threads", "one_blas_thread",
-    "chunk_bounds", "chunked_sweep",
+    "MIN_CHUNK_ROWS", "MIN_CHUNK_ROW_WORK", "MIN_ONE_THREAD_SIZE", "resolve_threads", "one_blas_thread",
+    "sweep_chunks", "chunk_bounds", "chunked_sweep",
 ]
 
 #: Fewest rows per chunk: below this a chunk's fixed costs (thread hand-over, a few small
-#: products and solves) outweigh what a second core saves.
-MIN_CHUNK_ROWS = 1000
+#: products and solves) outweigh what a second core saves. ``benchmarks/bench_chunks.py``
+#: (two runs on the shared 2-core benchmark machine, load average 1.6-2.9): with chunks of
+#: 250-1000 rows two threads were slower than one piece at every width (0.50-0.99x); from
+#: 1500 rows they won at (r, n) = (50, 20) (1.10-1.29x), from 2000 at (200, 50)
+#: (1.04-1.06x); at (100, 80) they stayed at 0.84-0.99x up to 3000 rows.
+MIN_CHUNK_ROWS = 2000
+
+#: Smallest r (r + n + 1), the multiply-adds per row of the z-block's Gram matrix, for which a
+#: sweep is split at all: below, a sweep is mostly the fixed cost of its numpy calls, which
+#: every chunk pays again. At (r, n) = (20, 11) (640) two chunks lost at every length measured
+#: (0.50-0.93x, chunks of 250-3000 rows); at (50, 20) (3550) they won from 1500 rows.
+MIN_CHUNK_ROW_WORK = 3000
 
 #: Entries of h (T r) from which a sweep too short for chunks still pins BLAS to one thread
 #: when more were asked for; below, OpenBLAS runs its products on one thread anyway and the
@@ -94,12 +104,22 @@ def chunk_bounds(n_steps, n_chunks):
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
-    """One sweep z -> h -> u of :func:`~skalm.solvers.alm_bcd.bcd_sweep` over ``n_threads``
-    time chunks on as many threads. Returns the new point and its constraints (C1, C2)."""
+def sweep_chunks(n_steps, n_threads, n_hidden=None, n_inputs=0):
+    """The number of time chunks a sweep of ``n_steps`` rows runs in when ``n_threads``
+    threads are allowed (None: :func:`resolve_threads`): one per thread, at least
+    :data:`MIN_CHUNK_ROWS` rows each, and none for a network with ``n_hidden`` units and
+    ``n_inputs`` inputs narrower than :data:`MIN_CHUNK_ROW_WORK`; 1 means one piece."""
+    if n_hidden is not None and n_hidden * (n_hidden + n_inputs + 1) < MIN_CHUNK_ROW_WORK:
+        return 1
+    return max(1, min(resolve_threads(n_threads), n_steps // MIN_CHUNK_ROWS))
+
+
+def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_chunks):
+    """One sweep z -> h -> u of :func:`~skalm.solvers.alm_bcd.bcd_sweep` over ``n_chunks``
+    time chunks on as many threads (whatever their length: :func:`sweep_chunks` decides when
+    chunks pay). Returns the new point and its constraints (C1, C2)."""
     T, r = s.H.shape
-    n_chunks = max(1, min(n_threads, T // MIN_CHUNK_ROWS))
-    bounds = chunk_bounds(T, n_chunks)
+    bounds = chunk_bounds(T, max(1, min(n_chunks, T)))
     skip = s.weights.D is not None
     pool = _pool(len(bounds))
 
@@ -112,7 +132,7 @@ def chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads):
         for part in parts[1:]:  # in chunk order: the same sum at every run
             for acc, x in zip(sums, part):
                 acc += x
-        weights = z_solve(problem, sums, gamma, r, skip)
+        weights = z_solve(problem, sums, gamma, r, skip, overwrite=True)  # sums: copies
         D1inv, D2 = h_matrices(weights, T, gamma)
         XV = np.empty_like(s.U)
 

@@ -233,11 +233,12 @@ def test_compiled_lower_inverse(monkeypatch, dtype, tol):
 @needs_numba
 @pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", ["relu", "tanh"])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh"])
 def test_compiled_h_block_is_the_numpy_arithmetic(monkeypatch, name, dtype, skip):
-    """The h-block's fused passes (q_{t+1} and the right-hand side) do the numpy passes'
-    operations in the same order and dtype: the same bits, over the whole sequence and over
-    row ranges with the next row's q as a halo, with sequence starts and non-finite entries."""
+    """The h-block's fused passes (q_{t+1} and the right-hand side, sigma taken in the pass
+    for ReLU and leaky ReLU, by numpy before it for tanh) do the numpy passes' operations in
+    the same order and dtype: the same bits, over the whole sequence and over row ranges
+    with the next row's q as a halo, with sequence starts and non-finite entries."""
     from skalm.solvers.base import Problem
     from skalm.solvers.blocks import h_matrices, h_rows
 
@@ -270,4 +271,4 @@ def test_compiled_h_block_is_the_numpy_arithmetic(monkeypatch, name, dtype, skip
             np.testing.assert_array_equal(y, x)
     monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
     assert _kernels.next_q(Xi, U, XV, w.b, 1.7) is None
-    assert _kernels.h_right_hand_side(U.copy(), U, Zeta, U, 1.7, 0.1) is False
+    assert _kernels.h_right_hand_side(U.copy(), U, Zeta, U, 1.7, 0.1, act) is False

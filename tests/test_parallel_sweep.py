@@ -129,7 +129,8 @@ def test_chunked_sweep_equals_one_piece_sweep(name, skip, dtype, tol):
             assert _rel(x, y) <= tol
 
 
-def test_bcd_sweep_dispatch_and_thread_count():
+def test_bcd_sweep_dispatch_and_thread_count(monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_CHUNK_ROW_WORK", 0)  # chunks for this narrow network
     prob, s, Xi, Zeta, act = long_case("relu", False)
     one, _ = bcd_sweep(prob, s, Xi, Zeta, 1.3, 1e-5, act)
     two, _ = bcd_sweep(prob, s, Xi, Zeta, 1.3, 1e-5, act, n_threads=2)
@@ -139,6 +140,26 @@ def test_bcd_sweep_dispatch_and_thread_count():
     np.testing.assert_array_equal(two.H, chunked.H)
     assert _rel(two.H, one.H) <= 1e-12
     assert _parallel.chunk_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
+
+
+def test_sweep_chunks(monkeypatch):
+    """One chunk per allowed thread, each of at least MIN_CHUNK_ROWS rows; one piece below
+    two such chunks, with one thread, or for a network too narrow to pay for chunks."""
+    monkeypatch.setattr(_parallel, "resolve_threads", lambda n: 4 if n is None else n)
+    k = _parallel.MIN_CHUNK_ROWS
+    assert _parallel.sweep_chunks(100 * k, 1) == 1
+    assert _parallel.sweep_chunks(2 * k - 1, None) == 1
+    assert _parallel.sweep_chunks(2 * k, None) == 2
+    assert _parallel.sweep_chunks(3 * k + 5, None) == 3
+    assert _parallel.sweep_chunks(100 * k, None) == 4
+    assert _parallel.sweep_chunks(100 * k, 2) == 2
+    # A network narrower than MIN_CHUNK_ROW_WORK multiply-adds per row: one piece.
+    w = _parallel.MIN_CHUNK_ROW_WORK
+    assert _parallel.sweep_chunks(100 * k, None, 50, 20) == (4 if 50 * 71 >= w else 1)
+    assert _parallel.sweep_chunks(100 * k, None, 20, 11) == (4 if 20 * 32 >= w else 1)
+    r = next(r for r in range(1, 1000) if r * (r + 1) >= w)  # the narrowest with n = 0
+    assert _parallel.sweep_chunks(100 * k, None, r, 0) == 4
+    assert _parallel.sweep_chunks(100 * k, None, r - 1, 0) == 1
 
 
 def test_resolve_threads(monkeypatch):
@@ -159,7 +180,13 @@ def test_resolve_threads(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore:alm-bcd reached max_iter")
-def test_alm_fit_with_two_threads_equals_one_thread():
+def test_alm_fit_with_two_threads_equals_one_thread(monkeypatch):
+    # Chunks of 1250 rows for this narrow network: the thresholds lowered.
+    monkeypatch.setattr(_parallel, "MIN_CHUNK_ROWS", 1000)
+    monkeypatch.setattr(_parallel, "MIN_CHUNK_ROW_WORK", 0)
+    calls = []
+    chunked = _parallel.chunked_sweep
+    monkeypatch.setattr(_parallel, "chunked_sweep", lambda *a: calls.append(a[-1]) or chunked(*a))
     rng = np.random.RandomState(3)
     T, r, n, m = 2500, 5, 3, 1
     X = rng.standard_normal((T, n))
@@ -171,6 +198,7 @@ def test_alm_fit_with_two_threads_equals_one_thread():
             for k in (1, 2)]
     for x, y in zip(runs[0].weights, runs[1].weights):
         np.testing.assert_allclose(y, x, rtol=1e-8, atol=1e-10)
+    assert calls and set(calls) == {2}  # blas_threads=2 swept in two chunks
 
 
 @pytest.mark.parametrize("numba", [False, True], ids=["numpy", "compiled"])

@@ -148,7 +148,8 @@ class ALMBCDSolver(Solver):
         Threads of the fit. BLAS runs on one thread whatever the value (a multi-threaded
         OpenBLAS product waits for its workers to get a core, which on a busy machine costs
         more than it saves); other than 1, each BCD sweep of at least
-        2 * ``skalm._parallel.MIN_CHUNK_ROWS`` rows runs in time chunks on that many threads
+        2 * ``skalm._parallel.MIN_CHUNK_ROWS`` rows, of a network not narrower than
+        ``skalm._parallel.MIN_CHUNK_ROW_WORK``, runs in time chunks on that many threads
         (None: as many as the process's BLAS setting, i.e. ``OMP_NUM_THREADS`` or the cores;
         :func:`~skalm.solvers.alm_bcd.bcd_sweep`); the result equals one thread's up to
         rounding. One thread is the default: a fit per core (``n_jobs`` in a grid search)

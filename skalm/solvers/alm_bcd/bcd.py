@@ -21,15 +21,16 @@ def bcd_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n_threads=1):
     ``n_threads``: 1 runs the sweep in one piece; more (None: as many as BLAS may use, see
     :func:`skalm._parallel.resolve_threads`) split the rows into time chunks of at least
     :data:`~skalm._parallel.MIN_CHUNK_ROWS` rows swept on a pool of threads
-    (:func:`skalm._parallel.chunked_sweep`); the result is the same up to rounding. A sweep
-    too short for two chunks runs in one piece on one BLAS thread: a multi-threaded OpenBLAS
+    (:func:`skalm._parallel.chunked_sweep`; :func:`skalm._parallel.sweep_chunks` decides,
+    also by the network's width); the result is the same up to rounding. A sweep too short
+    or too narrow for two chunks runs in one piece on one BLAS thread: a multi-threaded OpenBLAS
     product waits for its worker threads to get a core, which on a busy machine costs more
     than a second core saves at these sizes.
     """
     if n_threads != 1:
         from ... import _parallel
 
-        n = min(_parallel.resolve_threads(n_threads), problem.n_steps // _parallel.MIN_CHUNK_ROWS)
+        n = _parallel.sweep_chunks(problem.n_steps, n_threads, s.H.shape[1], problem.X.shape[1])
         if n > 1:
             return _parallel.chunked_sweep(problem, s, Xi, Zeta, gamma, mu, activation, n)
         if s.H.size >= _parallel.MIN_ONE_THREAD_SIZE:
