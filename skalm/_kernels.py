@@ -25,7 +25,6 @@ the weight gradients), so the kernels take and return plain arrays.
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 
@@ -89,160 +88,162 @@ def _usable(activation, *arrays):
     return activation_code(activation) if _same_float(*arrays) else None
 
 
-_compiled = {}
-_compile_lock = threading.Lock()
+# The kernels are module-level functions: numba's on-disk cache (cache=True) only finds
+# functions it can name from the module, and a kernel that calls another jitted function
+# defined inside a builder function missed it in every new process (forward_kernel
+# recompiled, about 1 s, and wrote one more cache file each time). Without numba the
+# decorator is the identity and the functions are never called (``enabled()`` is False).
+if _numba is not None:
+    _njit = _numba.njit(cache=True, nogil=True, error_model="numpy")
+else:  # pragma: no cover - without the fast extra
+    def _njit(func):
+        return func
+
+
+@_njit
+def sigma_scalar(v, code, param):
+    if code == 0:
+        # numpy's maximum(v, 0): NaN stays NaN.
+        return v if (v > 0 or v != v) else 0.0
+    if code == 1:
+        return v if v >= 0 else param * v
+    if code == 2:
+        return v if v >= 0 else param * np.expm1(v)
+    return np.tanh(v)
+
+@_njit
+def forward_kernel(U, H, WT, restart, h0, code, param):
+    # U holds X V^T + b on entry and the pre-activations on exit. The product W h is
+    # accumulated column by column of W (rows of W^T): each update is an axpy over the r
+    # outputs, which vectorizes without reassociating any sum.
+    T, r = U.shape
+    acc = np.empty(r, dtype=U.dtype)
+    for t in range(T):
+        for i in range(r):
+            acc[i] = 0.0
+        if t == 0 or not restart[t]:
+            for j in range(r):
+                hj = h0[j] if t == 0 else H[t - 1, j]
+                for i in range(r):
+                    acc[i] += WT[j, i] * hj
+        for i in range(r):
+            u = U[t, i] + acc[i]
+            U[t, i] = u
+            H[t, i] = sigma_scalar(u, code, param)
+
+@_njit
+def backward_kernel(Delta, Dsig, W, last):
+    # Delta holds the direct part of every row on entry, the total df/du_t on exit:
+    # delta_t += sigma'(u_t) * (delta_{t+1} W) inside each sequence.
+    T, r = Delta.shape
+    buf = np.empty(r, dtype=Delta.dtype)
+    for t in range(T - 2, -1, -1):
+        if last[t]:
+            continue
+        for j in range(r):
+            buf[j] = 0.0
+        for i in range(r):
+            d = Delta[t + 1, i]
+            for j in range(r):
+                buf[j] += d * W[i, j]
+        for j in range(r):
+            Delta[t, j] += buf[j] * Dsig[t, j]
+
+@_njit
+def pos_part(x, zero):  # numpy's maximum(0, x): NaN stays NaN
+    return x if (x > 0 or x != x) else zero
+
+@_njit
+def neg_part(x, zero):  # numpy's minimum(0, x)
+    return x if (x < 0 or x != x) else zero
+
+@_njit
+def leaky(v, leaky_code, slope, zero):  # numpy's maximum(v, 0) or maximum(v, slope v)
+    if leaky_code == 0:
+        return pos_part(v, zero)
+    s = slope * v
+    return v if (v >= s or v != v) else s
+
+@_njit
+def u_kernel(P, XV, bias, Xi, Zeta, H, U_prev, gamma, mu, l6, slope, gw, den_p, den_m,
+             half_g, half_mu, leaky_code, zero, U, C1, C2):
+    # The u-block of ReLU (leaky_code 0) or leaky ReLU (1) and the constraints, one pass per
+    # entry, in the operation order of the numpy path: the pre-activation p = (P + XV) + b
+    # (P the recurrent term), u_rows, ReLU/LeakyReLU.solve_u (_positive_branch, _pick
+    # with phi), then C1 = u - p and C2 = h - sigma(u). The scalars come in the arrays'
+    # dtype, as numpy casts Python floats.
+    T, r = P.shape
+    for t in range(T):
+        for i in range(r):
+            p = (P[t, i] + XV[t, i]) + bias[i]
+            h = H[t, i]
+            th1 = p - Xi[t, i] / gamma
+            th2 = Zeta[t, i] / gamma + h
+            th3 = U_prev[t, i]
+            vp = pos_part((gamma * th1 + gamma * th2 + mu * th3) / den_p, zero)
+            if leaky_code == 0:
+                vm = neg_part((gamma * th1 + mu * th3) / den_m, zero)
+            else:
+                vm = neg_part((gamma * th1 + gw * th2 + mu * th3) / den_m, zero)
+            dp = vp - th1
+            ep = th2 - leaky(vp, leaky_code, slope, zero)
+            qp = vp - th3
+            fp = half_g * (dp * dp) + half_g * (ep * ep) + half_mu * (qp * qp) + l6 * (vp * vp)
+            dm = vm - th1
+            em = th2 - leaky(vm, leaky_code, slope, zero)
+            qm = vm - th3
+            fm = half_g * (dm * dm) + half_g * (em * em) + half_mu * (qm * qm) + l6 * (vm * vm)
+            u = vp if fp <= fm else vm
+            U[t, i] = u
+            C1[t, i] = u - p
+            C2[t, i] = h - leaky(u, leaky_code, slope, zero)
+
+@_njit
+def lower_inverse_kernel(L, out):
+    # Row i of L^{-1} is -(L[i, :i] L^{-1}[:i, :i]) / L[i, i]: accumulated as axpys over
+    # the rows above it (contiguous, vectorized, no sum reassociated).
+    p = L.shape[0]
+    for i in range(p):
+        for j in range(p):
+            out[i, j] = 0.0
+        for k in range(i):
+            lik = L[i, k]
+            for j in range(k + 1):
+                out[i, j] -= lik * out[k, j]
+        d = 1.0 / L[i, i]
+        for j in range(i):
+            out[i, j] *= d
+        out[i, i] = d
+
+@_njit
+def next_q_kernel(Xi, U, XV, bias, gamma, Q):
+    # The h-block's q_t = xi_t / gamma + u_t - V x_t - b in numpy's operation order.
+    T, r = Q.shape
+    for t in range(T):
+        for i in range(r):
+            Q[t, i] = ((Xi[t, i] / gamma + U[t, i]) - XV[t, i]) - bias[i]
+
+@_njit
+def h_rhs_kernel(rhs, S, Zeta, TA, gamma, scale, leaky_code, slope, zero):
+    # rhs <- gamma (rhs + sigma(u)) - zeta + scale * TA, in numpy's operation order. S is
+    # sigma(u) (leaky_code -1) or u itself, its ReLU (0) or leaky ReLU (1) taken here.
+    T, r = rhs.shape
+    for t in range(T):
+        for i in range(r):
+            s = S[t, i] if leaky_code < 0 else leaky(S[t, i], leaky_code, slope, zero)
+            rhs[t, i] = ((rhs[t, i] + s) * gamma - Zeta[t, i]) + TA[t, i] * scale
+
+
+_KERNELS = {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel,
+        "lower_inverse": lower_inverse_kernel, "next_q": next_q_kernel,
+        "h_rhs": h_rhs_kernel}
 
 
 def _kernels():
-    """Compile (once per process; numba caches the machine code on disk) and return the loops.
-
-    Threads of the time-chunked sweep may ask at once: the dict is filled under a lock."""
-    if not _compiled:
-        with _compile_lock:
-            if not _compiled:
-                _compiled.update(_build())
-    return _compiled
-
-
-def _build():
-    njit = _numba.njit(cache=True, nogil=True, error_model="numpy")
-
-    @njit
-    def sigma_scalar(v, code, param):
-        if code == 0:
-            # numpy's maximum(v, 0): NaN stays NaN.
-            return v if (v > 0 or v != v) else 0.0
-        if code == 1:
-            return v if v >= 0 else param * v
-        if code == 2:
-            return v if v >= 0 else param * np.expm1(v)
-        return np.tanh(v)
-
-    @njit
-    def forward_kernel(U, H, WT, restart, h0, code, param):
-        # U holds X V^T + b on entry and the pre-activations on exit. The product W h is
-        # accumulated column by column of W (rows of W^T): each update is an axpy over the r
-        # outputs, which vectorizes without reassociating any sum.
-        T, r = U.shape
-        acc = np.empty(r, dtype=U.dtype)
-        for t in range(T):
-            for i in range(r):
-                acc[i] = 0.0
-            if t == 0 or not restart[t]:
-                for j in range(r):
-                    hj = h0[j] if t == 0 else H[t - 1, j]
-                    for i in range(r):
-                        acc[i] += WT[j, i] * hj
-            for i in range(r):
-                u = U[t, i] + acc[i]
-                U[t, i] = u
-                H[t, i] = sigma_scalar(u, code, param)
-
-    @njit
-    def backward_kernel(Delta, Dsig, W, last):
-        # Delta holds the direct part of every row on entry, the total df/du_t on exit:
-        # delta_t += sigma'(u_t) * (delta_{t+1} W) inside each sequence.
-        T, r = Delta.shape
-        buf = np.empty(r, dtype=Delta.dtype)
-        for t in range(T - 2, -1, -1):
-            if last[t]:
-                continue
-            for j in range(r):
-                buf[j] = 0.0
-            for i in range(r):
-                d = Delta[t + 1, i]
-                for j in range(r):
-                    buf[j] += d * W[i, j]
-            for j in range(r):
-                Delta[t, j] += buf[j] * Dsig[t, j]
-
-    @njit
-    def pos_part(x, zero):  # numpy's maximum(0, x): NaN stays NaN
-        return x if (x > 0 or x != x) else zero
-
-    @njit
-    def neg_part(x, zero):  # numpy's minimum(0, x)
-        return x if (x < 0 or x != x) else zero
-
-    @njit
-    def leaky(v, leaky_code, slope, zero):  # numpy's maximum(v, 0) or maximum(v, slope v)
-        if leaky_code == 0:
-            return pos_part(v, zero)
-        s = slope * v
-        return v if (v >= s or v != v) else s
-
-    @njit
-    def u_kernel(P, XV, bias, Xi, Zeta, H, U_prev, gamma, mu, l6, slope, gw, den_p, den_m,
-                 half_g, half_mu, leaky_code, zero, U, C1, C2):
-        # The u-block of ReLU (leaky_code 0) or leaky ReLU (1) and the constraints, one pass per
-        # entry, in the operation order of the numpy path: the pre-activation p = (P + XV) + b
-        # (P the recurrent term), u_rows, ReLU/LeakyReLU.solve_u (_positive_branch, _pick
-        # with phi), then C1 = u - p and C2 = h - sigma(u). The scalars come in the arrays'
-        # dtype, as numpy casts Python floats.
-        T, r = P.shape
-        for t in range(T):
-            for i in range(r):
-                p = (P[t, i] + XV[t, i]) + bias[i]
-                h = H[t, i]
-                th1 = p - Xi[t, i] / gamma
-                th2 = Zeta[t, i] / gamma + h
-                th3 = U_prev[t, i]
-                vp = pos_part((gamma * th1 + gamma * th2 + mu * th3) / den_p, zero)
-                if leaky_code == 0:
-                    vm = neg_part((gamma * th1 + mu * th3) / den_m, zero)
-                else:
-                    vm = neg_part((gamma * th1 + gw * th2 + mu * th3) / den_m, zero)
-                dp = vp - th1
-                ep = th2 - leaky(vp, leaky_code, slope, zero)
-                qp = vp - th3
-                fp = half_g * (dp * dp) + half_g * (ep * ep) + half_mu * (qp * qp) + l6 * (vp * vp)
-                dm = vm - th1
-                em = th2 - leaky(vm, leaky_code, slope, zero)
-                qm = vm - th3
-                fm = half_g * (dm * dm) + half_g * (em * em) + half_mu * (qm * qm) + l6 * (vm * vm)
-                u = vp if fp <= fm else vm
-                U[t, i] = u
-                C1[t, i] = u - p
-                C2[t, i] = h - leaky(u, leaky_code, slope, zero)
-
-    @njit
-    def lower_inverse_kernel(L, out):
-        # Row i of L^{-1} is -(L[i, :i] L^{-1}[:i, :i]) / L[i, i]: accumulated as axpys over
-        # the rows above it (contiguous, vectorized, no sum reassociated).
-        p = L.shape[0]
-        for i in range(p):
-            for j in range(p):
-                out[i, j] = 0.0
-            for k in range(i):
-                lik = L[i, k]
-                for j in range(k + 1):
-                    out[i, j] -= lik * out[k, j]
-            d = 1.0 / L[i, i]
-            for j in range(i):
-                out[i, j] *= d
-            out[i, i] = d
-
-    @njit
-    def next_q_kernel(Xi, U, XV, bias, gamma, Q):
-        # The h-block's q_t = xi_t / gamma + u_t - V x_t - b in numpy's operation order.
-        T, r = Q.shape
-        for t in range(T):
-            for i in range(r):
-                Q[t, i] = ((Xi[t, i] / gamma + U[t, i]) - XV[t, i]) - bias[i]
-
-    @njit
-    def h_rhs_kernel(rhs, S, Zeta, TA, gamma, scale, leaky_code, slope, zero):
-        # rhs <- gamma (rhs + sigma(u)) - zeta + scale * TA, in numpy's operation order. S is
-        # sigma(u) (leaky_code -1) or u itself, its ReLU (0) or leaky ReLU (1) taken here.
-        T, r = rhs.shape
-        for t in range(T):
-            for i in range(r):
-                s = S[t, i] if leaky_code < 0 else leaky(S[t, i], leaky_code, slope, zero)
-                rhs[t, i] = ((rhs[t, i] + s) * gamma - Zeta[t, i]) + TA[t, i] * scale
-
-    return {"forward": forward_kernel, "backward": backward_kernel, "u": u_kernel,
-            "lower_inverse": lower_inverse_kernel, "next_q": next_q_kernel,
-            "h_rhs": h_rhs_kernel}
+    """The compiled loops by name (numba compiles each on its first call, or loads it from
+    its disk cache; numba's compiler lock makes that safe from the time-chunked sweep's
+    threads)."""
+    return _KERNELS
 
 
 def forward_loop(U, W, restart, h0, activation):

@@ -272,3 +272,37 @@ def test_compiled_h_block_is_the_numpy_arithmetic(monkeypatch, name, dtype, skip
     monkeypatch.setenv("SKALM_DISABLE_NUMBA", "1")
     assert _kernels.next_q(Xi, U, XV, w.b, 1.7) is None
     assert _kernels.h_right_hand_side(U.copy(), U, Zeta, U, 1.7, 0.1, act) is False
+
+
+_CACHE_PROBE = """
+import numpy as np
+from skalm import ElmanRNNRegressor, _kernels
+rng = np.random.RandomState(0)
+X = rng.standard_normal((60, 2))
+ElmanRNNRegressor(n_hidden=4, activation="relu", max_iter=2, random_state=0).fit(X, X[:, 0])
+ran = {k: f for k, f in _kernels._kernels().items() if f.signatures}
+print(len(ran), sum(sum(f.stats.cache_misses.values()) for f in ran.values()))
+"""
+
+
+@pytest.mark.skipif(not _kernels.numba_available(), reason="needs the 'fast' extra (numba)")
+def test_a_new_process_loads_the_kernels_from_numbas_disk_cache(tmp_path):
+    """The second process to run the kernels compiles none of them: every one it runs comes
+    from the cache the first one wrote (a kernel calling a jitted helper that numba cannot
+    name from the module missed the cache in every process and recompiled, ~1 s)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "SKALM_DISABLE_NUMBA": "0"}
+
+    def probe():
+        out = subprocess.run([sys.executable, "-c", _CACHE_PROBE], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()
+        return int(out[0]), int(out[1])
+
+    n_first, misses_first = probe()
+    n_second, misses_second = probe()
+    assert n_first == n_second >= 3  # forward, the u-block and the h-block's right-hand side
+    assert misses_first >= n_first  # a fresh cache directory: everything compiled once
+    assert misses_second == 0
