@@ -19,8 +19,6 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import TimeSeriesSplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_data as rd  # noqa: E402
@@ -45,9 +43,7 @@ def main():
     for name in args.sets.split(","):
         sp = rd.split(rd.load_series(name))
         X, y, Xt, yt = sp.X_train, sp.y_train, sp.X_test, sp.y_test
-        ridge = RidgeCV(alphas=rd.RIDGE_ALPHAS, cv=TimeSeriesSplit(5),
-                        scoring="neg_mean_squared_error").fit(X, y)
-        ref = np.mean((ridge.predict(Xt) - yt) ** 2)
+        ref = rd.ridgecv_test_mse(sp)
         for alpha in (float(a) for a in args.alphas.split(",")):
             for solver, params in SOLVERS.items():
                 rows = []

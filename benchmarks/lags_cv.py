@@ -22,7 +22,7 @@ import os
 import sys
 
 import numpy as np
-from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import TimeSeriesSplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -56,22 +56,20 @@ def main():
     for name in args.sets.split(","):
         sp = rd.split(rd.load_series(name))
         X, y, Xt, yt = sp.X_train, sp.y_train, sp.X_test, sp.y_test
-        base = RidgeCV(alphas=rd.RIDGE_ALPHAS, cv=TimeSeriesSplit(5),
-                       scoring="neg_mean_squared_error").fit(X, y)
-        ref = np.mean((base.predict(Xt) - yt) ** 2)
+        ref = rd.ridgecv_test_mse(sp)
         splits = list(TimeSeriesSplit(5).split(X))
         print(f"\n{name}: {len(y)} training / {len(yt)} test rows, {X.shape[1]} inputs; test "
               f"MSE ratio to RidgeCV on the raw inputs")
         print(f"{'k':>3} {'alpha':>8} {'CV MSE':>8}  {'per fold':<40} {'1-SE vs k=0':>11} "
               f"{'test ratio':>10}")
-        rows = []
         for k in range(args.max_lag + 1):
             Zall = lagged(np.vstack([X, Xt]), k)
             Z, Zt = Zall[: len(y)], Zall[len(y):]
             scores = [fold_mse(Z, y, a, splits) for a in ALPHAS]
             best = int(np.argmin([s.mean() for s in scores]))
-            rows.append(scores[best])
-            kept = k > 0 and _select(np.array([rows[0], scores[best]]), "one_se") == 1
+            if k == 0:
+                no_lags = scores[best]
+            kept = k > 0 and _select(np.array([no_lags, scores[best]]), "one_se") == 1
             test = np.mean((Ridge(alpha=ALPHAS[best]).fit(Z, y).predict(Zt) - yt) ** 2)
             folds = " ".join(f"{v:.3f}" for v in scores[best])
             print(f"{k:>3} {ALPHAS[best]:>8.3g} {scores[best].mean():>8.4f}  {folds:<40} "

@@ -323,6 +323,12 @@ def _ridgecv(seed, quick):
     return RidgeCV(alphas=RIDGE_ALPHAS, cv=TimeSeriesSplit(5), scoring="neg_mean_squared_error")
 
 
+def ridgecv_test_mse(sp):
+    """Test MSE of ``ridgecv`` on a :class:`Split`: the denominator of every ratio."""
+    est = _ridgecv(0, False).fit(sp.X_train, sp.y_train)
+    return float(np.mean((est.predict(sp.X_test) - sp.y_test) ** 2))
+
+
 register_model("mean", budget="closed form")(lambda seed, quick: DummyRegressor())
 register_model("ols", budget="closed form")(lambda seed, quick: LinearRegression())
 register_model("ridgecv", budget="17 alphas x 5 folds, closed form")(_ridgecv)

@@ -285,12 +285,10 @@ def solve_u(th1, th2, th3, gamma, mu, l6):
     ndarray or None
         The minimizer in the broadcast shape and the inputs' dtype.
     """
-    if not _kernels.enabled():
-        return None
     arrs = np.broadcast_arrays(np.asarray(th1), np.asarray(th2), np.asarray(th3))
-    dtype = arrs[0].dtype
-    if dtype not in (np.float32, np.float64) or any(x.dtype != dtype for x in arrs):
+    if not _kernels._same_float(*arrs):
         return None
+    dtype = arrs[0].dtype
     from .activations import _roots
     from .activations import tanh as _tanh
 

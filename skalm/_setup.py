@@ -273,6 +273,12 @@ def make_solver(est):
     return solver
 
 
+def solver_estimator_params():
+    """Every registered solver's estimator parameters, read now: solvers may be registered
+    after import."""
+    return {name for cls in SOLVERS.values() for name in cls.estimator_params}
+
+
 def warn_unused_settings(est, stacklevel=2):
     """One UserWarning naming the parameters set away from their defaults that neither
     the chosen solver nor the chosen activation reads."""
@@ -284,9 +290,7 @@ def warn_unused_settings(est, stacklevel=2):
     defaults = {
         name: p.default for name, p in inspect.signature(type(est).__init__).parameters.items()
     }
-    # Every registered solver's estimator parameters, read now: solvers may be
-    # registered after import.
-    settings = {name for cls in SOLVERS.values() for name in cls.estimator_params}
+    settings = solver_estimator_params()
     unused = [
         name for name in sorted(settings | _ALL_ACTIVATION_PARAMS)
         if name not in read and not _same(getattr(est, name), defaults[name])

@@ -38,8 +38,9 @@ from ._atomic import atomic
 from ._base import SequenceRegressorMixin, check_sequence_id, validate_fit_data
 from ._compat import HasMethods, Interval, StrOptions, fit_context
 from ._docstring import SHARED_DOC, fill_doc, join_entries
+from ._setup import solver_estimator_params
 from .estimator import ElmanRNNRegressor
-from .solvers import SOLVERS, get_solver_class
+from .solvers import get_solver_class
 
 __all__ = ["ElmanRNNRegressorCV"]
 
@@ -67,9 +68,7 @@ def _solver_switch(solver, **settings):
     """Parameters that switch a network to the registered ``solver`` with ``settings``: the
     estimator parameters that only other solvers read go back to their defaults (no warning
     about settings the new solver ignores)."""
-    # The registry is read now: solvers may be registered after import.
-    read = set(get_solver_class(solver).estimator_params)
-    others = {name for cls in SOLVERS.values() for name in cls.estimator_params} - read
+    others = solver_estimator_params() - set(get_solver_class(solver).estimator_params)
     defaults = ElmanRNNRegressor().get_params()
     return {**{name: defaults[name] for name in others}, "solver": solver, **settings}
 
