@@ -165,10 +165,11 @@ PARAMS_DOC = {
     weight :math:`N(0, \text{init\_scale}^2)`; ``"he"``, ``"glorot"``, ``"lecun"``: the
     standard deviation of that rule for each matrix. ``"delay"`` (not random; for
     activations that are the identity on positive inputs: relu, leaky_relu, elu): the
-    hidden units start as a delay line holding the inputs of the last
-    ``n_hidden // n_features`` steps, and the output weights as the ridge regression on
-    them (:func:`skalm.model.delay_line_start`), so the fit starts from the linear
-    autoregressive model and grows the recurrence from it.""",
+    hidden units start as a delay line holding the inputs and the last
+    ``(n_hidden - n_features) // n_outputs - 1`` values of their linear (ridge) prediction,
+    and the output weights as the ridge regression on them
+    (:func:`skalm.model.delay_line_start`), so the fit starts from a linear autoregressive
+    model and grows the recurrence from it.""",
     "init_scale": r"""init_scale : float, default=0.1
     Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
     spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1

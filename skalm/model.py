@@ -317,19 +317,25 @@ def _penalized_solve(G, ZtY, n_steps, penalty):
 
 
 def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_connection=True):
-    """Weights whose network is the ridge regression of Y on the inputs and their lags:
-    the start of ``init="delay"``.
+    r"""Weights whose network is the ridge regression of Y on the inputs and the lags of
+    their linear prediction: the start of ``init="delay"``.
 
-    The hidden units form a delay line: with d = ``n_hidden // n``, block j (units
-    j n .. (j+1) n - 1) holds :math:`x_{t-j} + \beta` (``W`` shifts block j - 1 into block j,
-    ``V`` copies the inputs into block 0 and its bias :math:`\beta` keeps every value
+    The hidden units form a delay line. Block 0 (units 0 .. n - 1) holds
+    :math:`x_t + \beta` (``V`` copies the inputs, its bias :math:`\beta` keeps every value
     positive, :math:`\beta_k` = max(0, -min_t x_tk) + std_k, so that an activation that is
-    the identity on positive inputs passes them through unchanged); the units left over are
-    zero. The output weights (A, and D with ``skip_connection``) and c are the minimizer of
-    the training objective over them given those hidden states: (1/T) sum_t ||y_t - yhat_t||^2
-    + lambda_A ||A||^2 + lambda_D ||D||^2 + lambda_c ||c||^2, the hidden states of block 0
-    replaced by D x_t with the skip path. So the start predicts as ridge regression on the
-    inputs and their d - 1 lags, and the fit grows the recurrence from there.
+    the identity on positive inputs passes them through unchanged). Block 1 (the next m
+    units) holds :math:`s_t + \beta_s`, :math:`s_t = D_0 x_t` the linear path's ridge
+    prediction (``D_0`` of :func:`linear_path_start`, the bias :math:`\beta_s` as
+    :math:`\beta`), and ``W`` shifts block j - 1 into block j for j >= 2, so that block j
+    holds :math:`s_{t-j+1} + \beta_s`: q = (``n_hidden`` - n) // m - 1 lags of the
+    prediction, zero before the start of each sequence; the units left over are zero. The
+    output weights (A, and D with ``skip_connection``) and c are the minimizer of the
+    training objective over them given those hidden states: (1/T) sum_t ||y_t - yhat_t||^2
+    + lambda_A ||A||^2 + lambda_D ||D||^2 + lambda_c ||c||^2, blocks 0 and 1 (functions of
+    x_t alone) replaced by D x_t with the skip path. So the start predicts as ridge
+    regression on the inputs and q lags of their linear prediction (an autoregression on
+    the linear model's output: with n inputs it reaches q lags back where lags of every
+    input would reach (n_hidden - n) // n), and the fit grows the recurrence from there.
 
     Parameters
     ----------
@@ -338,6 +344,7 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     n_hidden : int
         r, at least n.
     lambdas : Lambdas
+        ``D`` and ``c`` give the linear prediction's ridge penalties.
     activation : Activation
         Must be the identity on positive inputs (ReLU, leaky ReLU, ELU); checked.
     layout : SequenceLayout or None
@@ -363,21 +370,26 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
             f"init='delay' needs an activation that is the identity on positive inputs "
             f"(relu, leaky_relu, elu), got {type(activation).__name__}."
         )
-    d, dtype = r // n, X.dtype
+    dtype = X.dtype
+    n_blocks = (r - n) // m  # blocks of the prediction: s_t, then its lags
     W = np.zeros((r, r), dtype)
     V = np.zeros((r, n), dtype)
     b = np.zeros(r, dtype)
     V[:n] = np.eye(n, dtype=dtype)
-    std = X.std(axis=0)
-    b[:n] = np.maximum(0.0, -X.min(axis=0)) + np.where(std > 0, std, 1.0)
-    for j in range(1, d):
-        W[j * n:(j + 1) * n, (j - 1) * n:j * n] = np.eye(n, dtype=dtype)
+    b[:n] = _positive_shift(X)
+    if n_blocks:
+        D0 = linear_path_start(X, Y, lambdas)[0]
+        V[n:n + m] = D0
+        b[n:n + m] = _positive_shift(X @ D0.T)
+        for j in range(1, n_blocks):
+            first = n + j * m
+            W[first:first + m, first - m:first] = np.eye(m, dtype=dtype)
     start = RNNWeights(W=W, V=V, b=b, A=np.zeros((m, r), dtype), c=np.zeros(m, dtype),
                        D=np.zeros((m, n), dtype) if skip_connection else None)
     H = forward(start, X, activation, layout)[1]
-    # The regression's columns: the hidden units it may use (all d blocks, or the lags only
-    # when D carries x_t), then x_t for D, then the constant for c.
-    hidden = np.arange(n if skip_connection else 0, d * n)
+    # The regression's columns: the hidden units it may use (all of the delay line, or the
+    # lags only when D carries x_t), then x_t for D, then the constant for c.
+    hidden = np.arange(n + m if skip_connection else 0, n + n_blocks * m)
     columns = [H[:, hidden]] + ([X] if skip_connection else []) + [np.ones((T, 1), dtype)]
     Z = np.hstack(columns)
     penalty = np.concatenate([np.full(hidden.size, lambdas.A),
@@ -388,6 +400,13 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     A[:, hidden] = coef[:hidden.size].T
     D = np.ascontiguousarray(coef[hidden.size:hidden.size + n].T) if skip_connection else None
     return start._replace(A=A, c=coef[-1].copy(), D=D)
+
+
+def _positive_shift(S):
+    """Per column, max(0, -min) + std (std 1 where it is 0): added to the column, every value
+    is positive, so an activation that is the identity there passes it unchanged."""
+    std = S.std(axis=0)
+    return np.maximum(0.0, -S.min(axis=0)) + np.where(std > 0, std, 1.0)
 
 
 def forward(weights, X, activation, layout=None, h0=None):

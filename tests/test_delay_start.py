@@ -1,9 +1,10 @@
-"""``init="delay"``: the hidden units start as a delay line of the inputs and the output
-weights as the ridge regression on them.
+"""``init="delay"``: the hidden units start as a delay line of the inputs' linear prediction
+and the output weights as the ridge regression on its lags.
 
-Oracle: scikit-learn's Ridge on a lag matrix built by hand (lag j of x_t + beta, zero before
-the sequence starts, as the delay line holds it), whose predictions the start's forward pass
-must reproduce; the hidden states are checked against the lags themselves.
+Oracle: scikit-learn's Ridge, twice: on the inputs (the linear prediction s_t whose lags the
+line holds) and on a lag matrix built by hand (lag j of s_t + beta_s, zero before the sequence
+starts, as the delay line holds it), whose predictions the start's forward pass must
+reproduce; the hidden states are checked against the lags themselves.
 """
 
 import numpy as np
@@ -27,19 +28,26 @@ def _data(T=120, n=2, m=1, seed=0):
     return X, Y + 0.1 * rng.standard_normal((T, m))
 
 
-def _lags(X, d, first):
-    """Columns x_{t-j} + beta for j = 1..d-1 (0 where the lag reaches before the start of
-    the row's sequence), beta as the docstring of delay_line_start defines it."""
-    T, n = X.shape
-    beta = np.maximum(0.0, -X.min(axis=0)) + X.std(axis=0)
+def _shift(S):
+    return np.maximum(0.0, -S.min(axis=0)) + S.std(axis=0)
+
+
+def _prediction_lags(X, Y, lam, n_lags, first):
+    """s_t = the ridge prediction of Y from X without its intercept (scikit-learn's Ridge, in
+    its units: alpha = T lambda), and the columns s_{t-j} + beta_s for j = 0..n_lags (0 where
+    the lag reaches before the start of the row's sequence), beta_s as the docstring of
+    delay_line_start defines it."""
+    T = X.shape[0]
+    S = X @ Ridge(alpha=T * lam).fit(X, Y).coef_.reshape(Y.shape[1], -1).T
+    beta = _shift(S)
     starts = np.maximum.accumulate(np.where(first, np.arange(T), 0))
     cols = []
-    for j in range(1, d):
-        lag = np.zeros((T, n))
+    for j in range(n_lags + 1):
+        lag = np.zeros_like(S)
         ok = np.arange(T) - j >= starts
-        lag[ok] = X[np.arange(T)[ok] - j] + beta
+        lag[ok] = S[np.arange(T)[ok] - j] + beta
         cols.append(lag)
-    return np.hstack(cols), beta
+    return np.hstack(cols)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
@@ -48,23 +56,46 @@ def _lags(X, d, first):
 def test_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
     X, Y = _data(m=m)
     T, n = X.shape
-    r = 9  # 4 blocks of 2 inputs and one unit left over
+    r = 11 if m == 1 else 13  # x_t, s_t, 7 (m=1) or 4 (m=2) lags of s, one unit left over
+    n_lags = (r - n) // m - 1
     lam = 0.02
     lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
     act = get_activation(activation)
     w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip)
     H = forward(w, X, act)[1]
-    lags, beta = _lags(X, r // n, np.arange(T) == 0)
-    # the hidden states are the delay line: block 0 is x_t + beta, block j lag j
-    assert_allclose(H[:, :n], X + beta, rtol=1e-12, atol=1e-12)
-    assert_allclose(H[:, n:(r // n) * n], lags, rtol=1e-12, atol=1e-12)
-    assert_allclose(H[:, (r // n) * n:], 0.0)
-    # block 0 is x_t up to a constant, which the unpenalized intercept absorbs
-    ridge = Ridge(alpha=T * lam).fit(np.hstack([lags, X]), Y)
+    lags = _prediction_lags(X, Y, lam, n_lags, np.arange(T) == 0)
+    used = n + (n_lags + 1) * m
+    # the hidden states are the delay line: x_t + beta, then s_t + beta_s and its lags
+    assert_allclose(H[:, :n], X + _shift(X), rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, n:used], lags, rtol=1e-10, atol=1e-10)
+    assert_allclose(H[:, used:], 0.0)
+    # without the skip path the readout sees x_t and s_t through the hidden units, up to
+    # constants that the unpenalized intercept absorbs
+    columns = np.hstack([lags[:, m:], X] if skip else [lags, X])
+    ridge = Ridge(alpha=T * lam).fit(columns, Y)
     pred = predict_outputs(w, H, X if skip else None)
-    assert_allclose(pred, ridge.predict(np.hstack([lags, X])).reshape(T, m),
-                    rtol=1e-8, atol=1e-10)
+    assert_allclose(pred, ridge.predict(columns).reshape(T, m), rtol=1e-8, atol=1e-10)
     assert (w.D is not None) == skip
+
+
+def test_delay_line_reaches_further_back_than_lags_of_every_input():
+    """With n inputs the line holds (r - n) // m - 1 lags of the prediction: on a target with a
+    part 12 steps back, out of reach of lags of each of 3 inputs in 20 units (5 lags), the
+    start itself leaves a small fraction of the error of ridge on those 5 lags."""
+    rng = np.random.RandomState(1)
+    T, n, r = 400, 3, 20
+    X = rng.standard_normal((T, n))
+    w = np.array([1.0, -0.5, 0.25])
+    y = X @ w
+    y[12:] += X[:-12] @ w
+    act = get_activation("relu")
+    lambdas = Lambdas(1e-6, 1.0, 1.0, 1.0, 0.0, 1e-8, D=1e-6)
+    start = delay_line_start(X, y[:, None], r, lambdas, act)
+    pred = predict_outputs(start, forward(start, X, act)[1], X)[:, 0]
+    lags = np.hstack([X] + [np.vstack([np.zeros((j, n)), X[:-j]]) for j in range(1, 6)])
+    ridge = Ridge(alpha=T * 1e-6).fit(lags, y).predict(lags)
+    later = slice(40, None)
+    assert np.mean((pred[later] - y[later]) ** 2) < 0.1 * np.mean((ridge[later] - y[later]) ** 2)
 
 
 def test_delay_line_restarts_with_each_sequence():
@@ -76,8 +107,8 @@ def test_delay_line_restarts_with_each_sequence():
     lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
     w = delay_line_start(X, Y, 6, lambdas, act, layout=layout)
     H = forward(w, X, act, layout)[1]
-    lags, _ = _lags(X, 3, first)
-    assert_allclose(H[:, 2:6], lags, rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, 2:6], _prediction_lags(X, Y, 0.01, 3, first), rtol=1e-10,
+                    atol=1e-10)
 
 
 def test_delay_start_rejects_what_cannot_hold_it():
