@@ -116,6 +116,10 @@ def _setup(est, n_features, n_outputs, dtype):
             f"solver={est.solver!r} cannot fit dask arrays X, y: only solver='alm-bcd' runs "
             "its sweeps on the chunks of a dask cluster. Use solver='alm-bcd' or pass "
             "X.compute(), y.compute().")
+    if est.max_iter == 0:
+        raise ValueError(
+            "max_iter=0 (keep the start) cannot fit dask arrays X, y. Pass X.compute(), "
+            "y.compute(), or set max_iter >= 1.")
     if est.init == "delay" and not _warm(est):
         raise ValueError(
             "init='delay' cannot fit dask arrays X, y: its start is a regression on the "

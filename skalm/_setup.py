@@ -138,7 +138,10 @@ PARAMS_DOC = {
     before a stopping rule is met. None: the chosen solver's own default (100 for
     ``"alm-bcd"``, 500 for ``"lbfgs"``, ``"gd"``, ``"gd-clip"``, ``"nesterov"`` and
     ``"adam"``, 200 for ``"sgd"`` and ``"admmirnn"``, 100 for ``"nails"`` and
-    ``"nailm"``). What one iteration is differs between solvers (:ref:`solvers`).""",
+    ``"nailm"``). What one iteration is differs between solvers (:ref:`solvers`).
+    0: no solver runs and the fitted network is the start itself (``init``, with the
+    linear path's ridge start or, for ``init="delay"``, the delay line's regression; with
+    ``warm_start``, the previous fit), without a warning.""",
     "tol": r"""tol : float or None, default=None
     Relative improvement that counts for the practical stopping rule (see
     ``n_iter_no_change``). None: the chosen solver's own default (1e-3 for
@@ -267,8 +270,10 @@ def make_solver(est):
         cls = get_solver_class(est.solver)
         solver = cls(**{
             name: getattr(est, name) for name in cls.estimator_params
-            if name not in _SOLVER_DEFAULT
-            or not _same(getattr(est, name), _SOLVER_DEFAULT[name])
+            if (name not in _SOLVER_DEFAULT
+                or not _same(getattr(est, name), _SOLVER_DEFAULT[name]))
+            # max_iter=0 runs no solver (the fit keeps the start): not a solver setting
+            and not (name == "max_iter" and _same(getattr(est, name), 0))
         })
     solver._validate_params()  # every setting, against the solver's own constraints
     return solver

@@ -37,7 +37,7 @@ from ._state import (
 )
 from .activations import ACTIVATIONS, Activation
 from .model import INITIALIZATIONS, forward, predict_outputs
-from .safety import check_forward_pass
+from .safety import check_forward_pass, start_result
 from .solvers import SOLVERS, ALMBCDSolver, Solver
 from .solvers.alm_bcd.alm import SETTINGS_DOC as ALM_SETTINGS_DOC
 
@@ -253,7 +253,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
         "elu_alpha": [Interval(Real, 0, None, closed="neither")],
         # The ALM-BCD settings tuned on the estimator: the solver's own constraints.
         **{name: ALMBCDSolver._parameter_constraints[name] for name in _ALM_SETTINGS},
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None,
                              StrOptions({"auto"})],
@@ -391,10 +391,13 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
             Y = Y.reshape(-1, 1)
 
         problem, activation, solver, weights0, rng = prepare_fit(self, X, Y, layout, sequence_id)
-        result = solver.solve(problem, activation, weights0, random_state=rng)
-        result, forward_check = check_forward_pass(
-            result, problem, activation, weights0, stacklevel=5
-        )
+        if self.max_iter == 0:  # the start itself (e.g. the delay line's regression)
+            result, forward_check = start_result(problem, activation, weights0)
+        else:
+            result = solver.solve(problem, activation, weights0, random_state=rng)
+            result, forward_check = check_forward_pass(
+                result, problem, activation, weights0, stacklevel=5
+            )
 
         weights = result.weights.astype(X.dtype)
         _, H = forward(weights, X, activation, layout)

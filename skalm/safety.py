@@ -61,6 +61,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .solvers import get_solver_class
+from .solvers.monitor import HISTORY_KEYS, SolverResult
 from .solvers.blocks import output_block
 
 __all__ = [
@@ -135,6 +136,36 @@ def _polish(start, problem, activation):
         warnings.simplefilter("ignore", ConvergenceWarning)  # its cap: reported below
         result = polisher.solve(training_only, activation, start)
     return result.weights, result.n_iter
+
+
+def start_result(problem, activation, weights0):
+    """What a fit of zero iterations (``max_iter=0``) returns: the start itself, with an
+    empty history, and the ``info`` of :func:`check_forward_pass` (no solver ran, so there is
+    no blow-up to catch: the start is kept as it is).
+
+    Raises
+    ------
+    ValueError
+        When the start's forward pass over the training rows is not finite.
+    """
+    forward_loss, _ = _forward(weights0, problem, activation)
+    if not np.isfinite(forward_loss):
+        raise ValueError(
+            "max_iter=0 keeps the start, whose forward pass over the training rows is not "
+            "finite. Scale X and y (e.g. StandardScaler), or use a smaller init_scale."
+        )
+    keys = HISTORY_KEYS + (("val_loss",) if problem.has_validation else ())
+    result = SolverResult(
+        weights=weights0, history={key: [] for key in keys}, n_iter=0, converged=True,
+        message="max_iter=0: the start, no iteration.", extras={"own_loss": forward_loss},
+    )
+    Y = problem.Y
+    info = dict(
+        own_loss=forward_loss, forward_loss=forward_loss,
+        zero_loss=float(np.einsum("ij,ij->", Y, Y)) / max(Y.shape[0], 1), threshold=np.inf,
+        blowup=False, kept="initial", candidates={}, message="",
+    )
+    return result, info
 
 
 def check_forward_pass(result, problem, activation, weights0=None, *, stacklevel=2):

@@ -63,16 +63,19 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
                               selection=selection, warm_up_max_iter=cap).fit(X, y)
     lam_D = est.linear_alpha_
-    starts = ["recurrent", "linear", "delay", "lbfgs"]
+    starts = ["recurrent", "linear", "delay", "lbfgs", "lags"]
     assert list(est.cv_results_["param_start"]) == ["none"] + [s for s in starts for _ in alphas]
-    assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 4)
+    assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 5)
     kept = {}  # the last fold's networks after each alpha, per start
     for i, (tr, te) in enumerate(cv.split(X)):
-        for offset, start in [(1, "recurrent"), (3, "linear"), (5, "delay"), (7, "lbfgs")]:
+        for offset, start in [(1, "recurrent"), (3, "linear"), (5, "delay"), (7, "lbfgs"),
+                              (9, "lags")]:
             net = ElmanRNNRegressor(**SMALL, skip_connection=True, lambda_c=0.0,
                                     lambda_D=lam_D / len(tr), warm_start=True)
-            if start in ("linear", "delay"):  # linear_start_activation's default
+            if start in ("linear", "delay", "lags"):  # linear_start_activation's default
                 net.set_params(activation="relu")
+            if start == "lags":  # the delay start itself at each alpha, not warm-started
+                net.set_params(init="delay", max_iter=0, warm_start=False)
             if start == "delay":  # ridge on the inputs and their lags, early-stopped
                 net.set_params(init="delay", early_stopping=True)
             if start == "lbfgs":  # 1000 L-BFGS iterations, no no-improvement rule
@@ -101,7 +104,8 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
     if selection == "min":
         assert best == int(np.argmax(scores.mean(axis=1)))
     if best > 0:  # the refit starts from the last fold's fit at the winning alpha and start
-        net = kept[est.start_][(best - 1) % 2].set_params(lambda_D=lam_D / len(y)).fit(X, y)
+        net = kept[est.start_][(best - 1) % 2].set_params(
+            lambda_D=lam_D / len(y), warm_start=est.start_ != "lags").fit(X, y)
         assert_array_equal(est.predict(X), net.predict(X))
     else:
         assert est.start_ is None
@@ -249,3 +253,30 @@ def test_parallel_folds_give_the_sequential_result():
         assert_array_equal(par.cv_results_[key], seq.cv_results_[key])
     assert (par.alpha_, par.start_) == (seq.alpha_, seq.start_)
     assert_array_equal(par.predict(X), seq.predict(X))
+
+
+def test_lags_start_refits_the_ridge_regression_on_the_prediction_lags():
+    """The "lags" candidates are the delay line's start itself (no solver iteration): its
+    refit on all rows predicts as scikit-learn's Ridge on the inputs and the lags of their
+    linear prediction, built here by hand, with the network's two penalties (lambda_A on the
+    lags, lambda_D on the inputs) as one Ridge penalty on rescaled columns."""
+    rng = np.random.RandomState(3)
+    T, n, r, alpha = 300, 2, 8, 0.5
+    X = rng.standard_normal((T, n))
+    w = np.array([1.0, -0.5])
+    y = X @ w + 0.1 * rng.standard_normal(T)
+    y[3:] += 0.8 * (X[:-3] @ w)  # the prediction 3 steps back
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(n_hidden=r), alphas=(alpha,),
+                              starts=("lags",), cv=TimeSeriesSplit(3), selection="min")
+    est.fit(X, y)
+    assert est.start_ == "lags" and est.best_estimator_.n_iter_ == 0
+    lam_A, lam_D = alpha / r, est.linear_alpha_ / T
+    s = X @ Ridge(alpha=est.linear_alpha_).fit(X, y).coef_
+    shift = max(0.0, -s.min()) + s.std()
+    lags = np.column_stack([np.r_[np.zeros(j), s[:-j] + shift] for j in range(1, r - n)])
+    Z = np.hstack([lags, X * np.sqrt(lam_A / lam_D)])
+    oracle = Ridge(alpha=T * lam_A).fit(Z, y)
+    assert_allclose(est.predict(X), oracle.predict(Z), rtol=1e-8, atol=1e-10)
+    # and it beats ridge on the inputs alone on these rows
+    ridge = Ridge(alpha=est.linear_alpha_).fit(X, y)
+    assert np.mean((est.predict(X) - y) ** 2) < 0.5 * np.mean((ridge.predict(X) - y) ** 2)

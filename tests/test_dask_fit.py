@@ -233,6 +233,8 @@ def test_dask_input_errors(client, monkeypatch):
         ElmanRNNRegressor(solver="lbfgs").fit(Xd, yd)
     with pytest.raises(ValueError, match="early_stopping"):
         ElmanRNNRegressor(early_stopping=True).fit(Xd, yd)
+    with pytest.raises(ValueError, match="max_iter=0"):
+        ElmanRNNRegressor(max_iter=0).fit(Xd, yd)
     with pytest.raises(ValueError, match="inconsistent numbers of rows"):
         ElmanRNNRegressor().fit(Xd, yd[:-1])
     bad = X.copy()
