@@ -28,7 +28,7 @@ from ._base import DTYPES, check_magnitude, check_sequence_id
 from ._setup import initial_weights, make_activation, make_lambdas, make_solver
 from ._setup import _warm, store_fit, warn_unused_settings
 from ._state import TrainingRows, initial_hidden_state, warn_reused_labels
-from .model import forward, predict_outputs
+from .model import DELAY_LINES, forward, predict_outputs
 from .safety import check_forward_pass
 from .solvers.alm_bcd import ALMBCDSolver
 
@@ -120,9 +120,9 @@ def _setup(est, n_features, n_outputs, dtype):
         raise ValueError(
             "max_iter=0 (keep the start) cannot fit dask arrays X, y. Pass X.compute(), "
             "y.compute(), or set max_iter >= 1.")
-    if est.init == "delay" and not _warm(est):
+    if est.init in DELAY_LINES and not _warm(est):
         raise ValueError(
-            "init='delay' cannot fit dask arrays X, y: its start is a regression on the "
+            f"init={est.init!r} cannot fit dask arrays X, y: its start is a regression on the "
             "whole sequence. Use another init or pass X.compute(), y.compute().")
     rng = check_random_state(est.random_state)
     lambdas = make_lambdas(est, n_features, n_outputs)

@@ -22,8 +22,8 @@ from sklearn.utils import check_random_state
 
 from .activations import Activation, get_activation
 from .model import (
-    Lambdas, SequenceLayout, delay_line_start, forward, init_weights, linear_path_start,
-    mse_loss,
+    DELAY_LINES, Lambdas, SequenceLayout, delay_line_start, forward, init_weights,
+    linear_path_start, mse_loss,
 )
 from .solvers import SOLVERS, Problem, Solver, get_solver_class
 
@@ -140,7 +140,7 @@ PARAMS_DOC = {
     ``"adam"``, 200 for ``"sgd"`` and ``"admmirnn"``, 100 for ``"nails"`` and
     ``"nailm"``). What one iteration is differs between solvers (:ref:`solvers`).
     0: no solver runs and the fitted network is the start itself (``init``, with the
-    linear path's ridge start or, for ``init="delay"``, the delay line's regression; with
+    linear path's ridge start or, for a delay line, its regression; with
     ``warm_start``, the previous fit), without a warning.""",
     "tol": r"""tol : float or None, default=None
     Relative improvement that counts for the practical stopping rule (see
@@ -163,16 +163,19 @@ PARAMS_DOC = {
     validation rows must lie inside the last sequence (and not start it).""",
     "validation_fraction": r"""validation_fraction : float, default=0.1
     Fraction of the rows held out when ``early_stopping=True``.""",
-    "init": r"""init : {"normal", "he", "glorot", "lecun", "delay"}, default="normal"
+    "init": r"""init : {"normal", "he", "glorot", "lecun", "delay", "delay_prediction"}, \
+default="normal"
     Initial weights (biases start at 0; paper section 5.4). ``"normal"``: every
     weight :math:`N(0, \text{init\_scale}^2)`; ``"he"``, ``"glorot"``, ``"lecun"``: the
-    standard deviation of that rule for each matrix. ``"delay"`` (not random; for
-    activations that are the identity on positive inputs: relu, leaky_relu, elu): the
-    hidden units start as a delay line holding the inputs and the last
-    ``(n_hidden - n_features) // n_outputs - 1`` values of their linear (ridge) prediction,
-    and the output weights as the ridge regression on them
-    (:func:`skalm.model.delay_line_start`), so the fit starts from a linear autoregressive
-    model and grows the recurrence from it.""",
+    standard deviation of that rule for each matrix. ``"delay"`` and
+    ``"delay_prediction"`` (not random; for activations that are the identity on positive
+    inputs: relu, leaky_relu, elu): the hidden units start as a delay line, and the
+    output weights as the ridge regression on what it holds
+    (:func:`skalm.model.delay_line_start`), so the fit starts from a linear
+    autoregressive model and grows the recurrence from it. ``"delay"`` holds the inputs of
+    the last ``n_hidden // n_features`` steps; ``"delay_prediction"`` the inputs and the
+    last ``(n_hidden - n_features) // n_outputs - 1`` values of their linear (ridge)
+    prediction, which reaches further back with several inputs.""",
     "init_scale": r"""init_scale : float, default=0.1
     Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
     spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1
@@ -238,9 +241,10 @@ def prepare_fit(est, X, Y, layout, sequence_id):
     warn_unused_settings(est, stacklevel=6)
     weights0 = initial_weights(est, n_features, n_outputs, X.dtype, rng)
     problem = build_problem(est, X, Y, layout, sequence_id, lambdas)
-    if weights0 is None:  # init="delay": built from the training rows
+    if weights0 is None:  # a delay line: built from the training rows
         weights0 = delay_line_start(problem.X, problem.Y, est.n_hidden, lambdas, activation,
-                                    problem.layout, skip_connection=bool(est.skip_connection))
+                                    problem.layout, skip_connection=bool(est.skip_connection),
+                                    lags_of=DELAY_LINES[est.init])
     elif weights0.D is not None and not _warm(est):
         D0, c0 = linear_path_start(problem.X, problem.Y, lambdas)
         weights0 = weights0._replace(D=D0, c=c0)
@@ -346,7 +350,7 @@ def initial_weights(est, n_features, n_outputs, dtype, rng):
         if weights.D is None:  # skip newly on: D = 0 predicts exactly as the last fit
             return weights._replace(D=np.zeros((n_outputs, n_features), dtype))
         return weights
-    if est.init == "delay":
+    if est.init in DELAY_LINES:
         return None  # the start depends on the data: prepare_fit builds it
     return init_weights(
         int(est.n_hidden), n_features, n_outputs, init=est.init, scale=est.init_scale,

@@ -224,18 +224,15 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
           the recurrence from it; on the real series of ``benchmarks/real_data.py`` this
           start found the memory the other one missed (quarterly inflation).
         - ``"delay"``: the path starts from ``init="delay"`` of :class:`ElmanRNNRegressor`,
-          the ridge regression on the inputs and on the lags of their linear prediction,
-          held by the hidden units as a delay line (``n_hidden - n_features - 1`` steps for
-          one output), and its fits use ``early_stopping=True``. It is a linear
-          autoregressive model, from which the fit grows a nonlinear one. Alone against
-          ridge (one-SE rule, ``random_state=0``), it brought the test MSE of
-          ``benchmarks/real_data.py`` to 0.23x RidgeCV's on co2 (0.51x when the line held
-          lags of every input, which reached 5 months back instead of 16), 0.73x on elnino
-          (0.76x) and 0.53x on interest_inflation (0.12x: with 2 inputs, lags of both
-          reached 9 quarters back), and kept ridge on sunspots, nile, elec_equip,
-          macrodata and sp500; fitted to the end instead of early-stopped, its first
-          folds' networks overfit (sunspots, 41 training rows: validation MSE 10.1 against
-          ridge's 0.36) and it was never chosen.
+          the ridge regression on the inputs and their lags held by the hidden units as a
+          delay line (``n_hidden // n_features`` steps), and its fits use
+          ``early_stopping=True``. It is the linear autoregressive model, from which the
+          fit grows a nonlinear one. Alone against ridge (one-SE rule, ``random_state=0``),
+          it brought the test MSE of ``benchmarks/real_data.py`` to 0.76x RidgeCV's on
+          elnino, 0.51x on co2 and 0.12x on interest_inflation, and kept ridge on
+          sunspots, elec_equip and macrodata; fitted to the end instead of early-stopped,
+          its first folds' networks overfit (sunspots, 41 training rows: validation MSE
+          10.1 against ridge's 0.36) and it was never chosen.
         - ``"lbfgs"``: the path of the ``"recurrent"`` start (a warm-up fit without the skip
           path first), every fit by L-BFGS on the network's own objective
           (``solver="lbfgs"``, up to 1000 iterations, no no-improvement rule) instead of the
@@ -245,13 +242,19 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
           L-BFGS's from the same starts at 0.0099 (0.024x), in a tenth of the CPU time: on
           a series whose memory is a product of past inputs, ALM-BCD's relaxed problem
           stops at worse fits of the network.
-        - ``"lags"``: the ``"delay"`` start itself, not fitted (``max_iter=0``): at each
-          alpha the ridge regression on the inputs and the lags of their linear prediction
-          that the delay line holds (the lags' penalty :math:`\lambda_1` from ``alpha``, the
-          inputs' ``lambda_D``), in closed form. The fits of the ``"delay"`` path moved away
-          from it even where it was better: on ``benchmarks/real_data.py``'s elec_equip
-          its mean validation MSE is 0.12-0.16 (alphas 1, 0.3, 0.1) and that of the
-          fitted ``"delay"`` path 0.41-0.45 (ridge 0.54), and its test MSE 0.058x RidgeCV's.
+        - ``"lags"``: not a path of fits but, at each alpha, the start of
+          ``init="delay_prediction"`` itself (``max_iter=0``): the ridge regression on the
+          inputs and the lags of their linear prediction held by a delay line
+          (``n_hidden - n_features - 1`` lags for one output; the lags' penalty
+          :math:`\lambda_1` from ``alpha``, the inputs' ``lambda_D``), in closed form. With
+          three inputs, lags of every input reach 5 steps back in 20 units, lags of the
+          prediction 16: a monthly series needs lag 12. And the fits of the ``"delay"``
+          path moved away from their start even where it was better. Alone against ridge
+          (one-SE rule, ``random_state=0``) on ``benchmarks/real_data.py``: test MSE
+          0.058x RidgeCV's on elec_equip (mean validation MSE 0.12-0.16 over alphas 1, 0.3,
+          0.1, against 0.41-0.62 for the ``"delay"`` path and 0.54 for ridge), 0.24x on
+          co2, 0.76x on elnino, 0.16x on interest_inflation, 1.001x on sp500; ridge kept
+          on sunspots, nile and macrodata. Its fits take 0.1-0.6 CPU s per CV there.
 
         The CV keeps whichever start wins.
 
@@ -487,7 +490,7 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
             "recurrent": {}, "linear": grown,
             "delay": {**grown, "init": "delay", "early_stopping": True},
             "lbfgs": _solver_switch(**_LBFGS_START),
-            "lags": {**grown, "init": "delay", "max_iter": 0},
+            "lags": {**grown, "init": "delay_prediction", "max_iter": 0},
         }
         bases = {start: clone(base).set_params(**start_params[start]) for start in starts}
         # Longest folds first: with n_jobs > 1 the short ones then fill the gaps at the end

@@ -36,7 +36,7 @@ from ._state import (
     warn_reused_labels,
 )
 from .activations import ACTIVATIONS, Activation
-from .model import INITIALIZATIONS, forward, predict_outputs
+from .model import DELAY_LINES, INITIALIZATIONS, forward, predict_outputs
 from .safety import check_forward_pass, start_result
 from .solvers import SOLVERS, ALMBCDSolver, Solver
 from .solvers.alm_bcd.alm import SETTINGS_DOC as ALM_SETTINGS_DOC
@@ -259,7 +259,7 @@ class ElmanRNNRegressor(SequenceRegressorMixin, BaseEstimator):
                              StrOptions({"auto"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "init": [StrOptions(set(INITIALIZATIONS) | {"delay"})],
+        "init": [StrOptions(set(INITIALIZATIONS) | set(DELAY_LINES))],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "initial_state": [StrOptions(set(INITIAL_STATES))],
         "random_state": ["random_state"],

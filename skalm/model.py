@@ -28,6 +28,7 @@ __all__ = [
     "Lambdas",
     "SequenceLayout",
     "INITIALIZATIONS",
+    "DELAY_LINES",
     "init_weights",
     "linear_path_start",
     "linear_path_solve",
@@ -316,26 +317,38 @@ def _penalized_solve(G, ZtY, n_steps, penalty):
     return np.linalg.lstsq(G, ZtY, rcond=None)[0].astype(ZtY.dtype, copy=False)
 
 
-def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_connection=True):
-    r"""Weights whose network is the ridge regression of Y on the inputs and the lags of
-    their linear prediction: the start of ``init="delay"``.
+#: What the hidden units of :func:`delay_line_start` delay, per ``init`` of
+#: :class:`~skalm.ElmanRNNRegressor` that builds a delay line.
+DELAY_LINES = {"delay": "inputs", "delay_prediction": "prediction"}
 
-    The hidden units form a delay line. Block 0 (units 0 .. n - 1) holds
-    :math:`x_t + \beta` (``V`` copies the inputs, its bias :math:`\beta` keeps every value
-    positive, :math:`\beta_k` = max(0, -min_t x_tk) + std_k, so that an activation that is
-    the identity on positive inputs passes them through unchanged). Block 1 (the next m
-    units) holds :math:`s_t + \beta_s`, :math:`s_t = D_0 x_t` the linear path's ridge
-    prediction (``D_0`` of :func:`linear_path_start`, the bias :math:`\beta_s` as
-    :math:`\beta`), and ``W`` shifts block j - 1 into block j for j >= 2, so that block j
-    holds :math:`s_{t-j+1} + \beta_s`: q = (``n_hidden`` - n) // m - 1 lags of the
-    prediction, zero before the start of each sequence; the units left over are zero. The
-    output weights (A, and D with ``skip_connection``) and c are the minimizer of the
+
+def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_connection=True,
+                     lags_of="inputs"):
+    r"""Weights whose network is a ridge regression on the inputs and lags held by the hidden
+    units as a delay line: the start of ``init="delay"`` (``lags_of="inputs"``) and of
+    ``init="delay_prediction"`` (``lags_of="prediction"``).
+
+    Block 0 of the hidden units (units 0 .. n - 1) holds :math:`x_t + \beta` (``V`` copies
+    the inputs, its bias :math:`\beta` keeps every value positive, :math:`\beta_k` =
+    max(0, -min_t x_tk) + std_k, so that an activation that is the identity on positive
+    inputs passes them through unchanged). ``W`` shifts each block into the next, so the
+    later blocks hold lags, zero before the start of each sequence; the units left over are
+    zero.
+
+    - ``lags_of="inputs"``: with d = ``n_hidden // n``, block j (units j n .. (j+1) n - 1)
+      holds :math:`x_{t-j} + \beta`: d - 1 lags of every input.
+    - ``lags_of="prediction"``: block 1 (the next m units) holds :math:`s_t + \beta_s`,
+      :math:`s_t = D_0 x_t` the linear path's ridge prediction (``D_0`` of
+      :func:`linear_path_start`, the bias :math:`\beta_s` as :math:`\beta`), and block j
+      holds :math:`s_{t-j+1} + \beta_s`: q = (``n_hidden`` - n) // m - 1 lags of the
+      prediction, an autoregression on the linear model's output that reaches q steps back
+      where lags of every input reach (``n_hidden`` - n) // n.
+
+    The output weights (A, and D with ``skip_connection``) and c are the minimizer of the
     training objective over them given those hidden states: (1/T) sum_t ||y_t - yhat_t||^2
-    + lambda_A ||A||^2 + lambda_D ||D||^2 + lambda_c ||c||^2, blocks 0 and 1 (functions of
-    x_t alone) replaced by D x_t with the skip path. So the start predicts as ridge
-    regression on the inputs and q lags of their linear prediction (an autoregression on
-    the linear model's output: with n inputs it reaches q lags back where lags of every
-    input would reach (n_hidden - n) // n), and the fit grows the recurrence from there.
+    + lambda_A ||A||^2 + lambda_D ||D||^2 + lambda_c ||c||^2, the blocks that are functions
+    of x_t alone replaced by D x_t with the skip path. So the start predicts as ridge
+    regression on the inputs and the lags, and a fit grows the recurrence from there.
 
     Parameters
     ----------
@@ -344,13 +357,16 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     n_hidden : int
         r, at least n.
     lambdas : Lambdas
-        ``D`` and ``c`` give the linear prediction's ridge penalties.
+        With ``lags_of="prediction"``, ``D`` and ``c`` also give the prediction's ridge
+        penalties.
     activation : Activation
         Must be the identity on positive inputs (ReLU, leaky ReLU, ELU); checked.
     layout : SequenceLayout or None
         Independent sequences: the delay line restarts (at zero) with each.
     skip_connection : bool, default=True
         Whether the model has the skip weights D.
+    lags_of : {"inputs", "prediction"}, default="inputs"
+        What the line delays.
 
     Returns
     -------
@@ -359,6 +375,9 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     T, n = X.shape
     m = Y.shape[1]
     r = int(n_hidden)
+    if lags_of not in DELAY_LINES.values():
+        raise ValueError(f"lags_of must be one of {sorted(DELAY_LINES.values())}, got "
+                         f"{lags_of!r}.")
     if r < n:
         raise ValueError(f"init='delay' needs n_hidden >= n_features to hold the inputs, "
                          f"got n_hidden={r} and {n} features.")
@@ -371,25 +390,31 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
             f"(relu, leaky_relu, elu), got {type(activation).__name__}."
         )
     dtype = X.dtype
-    n_blocks = (r - n) // m  # blocks of the prediction: s_t, then its lags
     W = np.zeros((r, r), dtype)
     V = np.zeros((r, n), dtype)
     b = np.zeros(r, dtype)
     V[:n] = np.eye(n, dtype=dtype)
     b[:n] = _positive_shift(X)
-    if n_blocks:
-        D0 = linear_path_start(X, Y, lambdas)[0]
-        V[n:n + m] = D0
-        b[n:n + m] = _positive_shift(X @ D0.T)
-        for j in range(1, n_blocks):
-            first = n + j * m
-            W[first:first + m, first - m:first] = np.eye(m, dtype=dtype)
+    if lags_of == "inputs":
+        width, n_blocks, first_lag = n, r // n, 1  # blocks of x_t, x_{t-1}, ...
+    else:
+        width, n_blocks, first_lag = m, (r - n) // m, 2  # x_t, then s_t, s_{t-1}, ...
+        if n_blocks:
+            D0 = linear_path_start(X, Y, lambdas)[0]
+            V[n:n + m] = D0
+            b[n:n + m] = _positive_shift(X @ D0.T)
+    offset = n - width if lags_of == "prediction" else 0  # where block 1 of the line starts
+    for j in range(first_lag, n_blocks + (lags_of == "prediction")):
+        first = offset + j * width
+        W[first:first + width, first - width:first] = np.eye(width, dtype=dtype)
+    used = offset + (n_blocks + (lags_of == "prediction")) * width
     start = RNNWeights(W=W, V=V, b=b, A=np.zeros((m, r), dtype), c=np.zeros(m, dtype),
                        D=np.zeros((m, n), dtype) if skip_connection else None)
     H = forward(start, X, activation, layout)[1]
-    # The regression's columns: the hidden units it may use (all of the delay line, or the
-    # lags only when D carries x_t), then x_t for D, then the constant for c.
-    hidden = np.arange(n + m if skip_connection else 0, n + n_blocks * m)
+    # The regression's columns: the hidden units it may use (the whole line, or only the
+    # lags when D carries x_t), then x_t for D, then the constant for c.
+    lag0_end = n if lags_of == "inputs" else n + m
+    hidden = np.arange(lag0_end if skip_connection else 0, used)
     columns = [H[:, hidden]] + ([X] if skip_connection else []) + [np.ones((T, 1), dtype)]
     Z = np.hstack(columns)
     penalty = np.concatenate([np.full(hidden.size, lambdas.A),

@@ -75,7 +75,7 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
             if start in ("linear", "delay", "lags"):  # linear_start_activation's default
                 net.set_params(activation="relu")
             if start == "lags":  # the delay start itself at each alpha, not warm-started
-                net.set_params(init="delay", max_iter=0, warm_start=False)
+                net.set_params(init="delay_prediction", max_iter=0, warm_start=False)
             if start == "delay":  # ridge on the inputs and their lags, early-stopped
                 net.set_params(init="delay", early_stopping=True)
             if start == "lbfgs":  # 1000 L-BFGS iterations, no no-improvement rule

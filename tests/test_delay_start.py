@@ -1,10 +1,11 @@
-"""``init="delay"``: the hidden units start as a delay line of the inputs' linear prediction
-and the output weights as the ridge regression on its lags.
+"""``init="delay"`` and ``init="delay_prediction"``: the hidden units start as a delay line
+(of the inputs, or of their linear prediction) and the output weights as the ridge
+regression on it.
 
-Oracle: scikit-learn's Ridge, twice: on the inputs (the linear prediction s_t whose lags the
-line holds) and on a lag matrix built by hand (lag j of s_t + beta_s, zero before the sequence
-starts, as the delay line holds it), whose predictions the start's forward pass must
-reproduce; the hidden states are checked against the lags themselves.
+Oracle: scikit-learn's Ridge on a lag matrix built by hand (lag j of x_t + beta, or of the
+ridge prediction s_t + beta_s, zero before the sequence starts, as the delay line holds it),
+whose predictions the start's forward pass must reproduce; the hidden states are checked
+against the lags themselves.
 """
 
 import numpy as np
@@ -26,6 +27,21 @@ def _data(T=120, n=2, m=1, seed=0):
     Y = np.zeros((T, m))
     Y[3:] = X[:-3] @ rng.standard_normal((n, m)) + X[2:-1] @ rng.standard_normal((n, m))
     return X, Y + 0.1 * rng.standard_normal((T, m))
+
+
+def _lags(X, d, first):
+    """Columns x_{t-j} + beta for j = 1..d-1 (0 where the lag reaches before the start of
+    the row's sequence), beta as the docstring of delay_line_start defines it."""
+    T, n = X.shape
+    beta = np.maximum(0.0, -X.min(axis=0)) + X.std(axis=0)
+    starts = np.maximum.accumulate(np.where(first, np.arange(T), 0))
+    cols = []
+    for j in range(1, d):
+        lag = np.zeros((T, n))
+        ok = np.arange(T) - j >= starts
+        lag[ok] = X[np.arange(T)[ok] - j] + beta
+        cols.append(lag)
+    return np.hstack(cols), beta
 
 
 def _shift(S):
@@ -56,12 +72,51 @@ def _prediction_lags(X, Y, lam, n_lags, first):
 def test_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
     X, Y = _data(m=m)
     T, n = X.shape
+    r = 9  # 4 blocks of 2 inputs and one unit left over
+    lam = 0.02
+    lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
+    act = get_activation(activation)
+    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip)
+    H = forward(w, X, act)[1]
+    lags, beta = _lags(X, r // n, np.arange(T) == 0)
+    # the hidden states are the delay line: block 0 is x_t + beta, block j lag j
+    assert_allclose(H[:, :n], X + beta, rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, n:(r // n) * n], lags, rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, (r // n) * n:], 0.0)
+    # block 0 is x_t up to a constant, which the unpenalized intercept absorbs
+    ridge = Ridge(alpha=T * lam).fit(np.hstack([lags, X]), Y)
+    pred = predict_outputs(w, H, X if skip else None)
+    assert_allclose(pred, ridge.predict(np.hstack([lags, X])).reshape(T, m),
+                    rtol=1e-8, atol=1e-10)
+    assert (w.D is not None) == skip
+
+
+def test_delay_line_restarts_with_each_sequence():
+    X, Y = _data(T=60)
+    first = np.zeros(60, bool)
+    first[[0, 25]] = True
+    layout = SequenceLayout.from_sequence_id(np.r_[np.zeros(25), np.ones(35)])
+    act = get_activation("relu")
+    lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
+    w = delay_line_start(X, Y, 6, lambdas, act, layout=layout)
+    H = forward(w, X, act, layout)[1]
+    lags, _ = _lags(X, 3, first)
+    assert_allclose(H[:, 2:6], lags, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
+@pytest.mark.parametrize("skip", [True, False])
+@pytest.mark.parametrize("m", [1, 2])
+def test_prediction_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
+    X, Y = _data(m=m)
+    T, n = X.shape
     r = 11 if m == 1 else 13  # x_t, s_t, 7 (m=1) or 4 (m=2) lags of s, one unit left over
     n_lags = (r - n) // m - 1
     lam = 0.02
     lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
     act = get_activation(activation)
-    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip)
+    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip,
+                         lags_of="prediction")
     H = forward(w, X, act)[1]
     lags = _prediction_lags(X, Y, lam, n_lags, np.arange(T) == 0)
     used = n + (n_lags + 1) * m
@@ -90,7 +145,7 @@ def test_delay_line_reaches_further_back_than_lags_of_every_input():
     y[12:] += X[:-12] @ w
     act = get_activation("relu")
     lambdas = Lambdas(1e-6, 1.0, 1.0, 1.0, 0.0, 1e-8, D=1e-6)
-    start = delay_line_start(X, y[:, None], r, lambdas, act)
+    start = delay_line_start(X, y[:, None], r, lambdas, act, lags_of="prediction")
     pred = predict_outputs(start, forward(start, X, act)[1], X)[:, 0]
     lags = np.hstack([X] + [np.vstack([np.zeros((j, n)), X[:-j]]) for j in range(1, 6)])
     ridge = Ridge(alpha=T * 1e-6).fit(lags, y).predict(lags)
@@ -98,14 +153,14 @@ def test_delay_line_reaches_further_back_than_lags_of_every_input():
     assert np.mean((pred[later] - y[later]) ** 2) < 0.1 * np.mean((ridge[later] - y[later]) ** 2)
 
 
-def test_delay_line_restarts_with_each_sequence():
+def test_prediction_delay_line_restarts_with_each_sequence():
     X, Y = _data(T=60)
     first = np.zeros(60, bool)
     first[[0, 25]] = True
     layout = SequenceLayout.from_sequence_id(np.r_[np.zeros(25), np.ones(35)])
     act = get_activation("relu")
     lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
-    w = delay_line_start(X, Y, 6, lambdas, act, layout=layout)
+    w = delay_line_start(X, Y, 6, lambdas, act, layout=layout, lags_of="prediction")
     H = forward(w, X, act, layout)[1]
     assert_allclose(H[:, 2:6], _prediction_lags(X, Y, 0.01, 3, first), rtol=1e-10,
                     atol=1e-10)
@@ -120,6 +175,11 @@ def test_delay_start_rejects_what_cannot_hold_it():
         delay_line_start(X, Y, 1, lambdas, get_activation("relu"))
     with pytest.raises(ValueError, match="init='delay'"):
         ElmanRNNRegressor(init="delay", activation="tanh", max_iter=2).fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="identity on positive inputs"):
+        ElmanRNNRegressor(init="delay_prediction", activation="tanh", max_iter=2).fit(
+            X, Y[:, 0])
+    with pytest.raises(ValueError, match="lags_of"):
+        delay_line_start(X, Y, 8, lambdas, get_activation("relu"), lags_of="outputs")
 
 
 def test_estimator_with_delay_start_ends_no_worse_than_its_start():
