@@ -229,19 +229,21 @@ def test_each_block_matches_literal(name, seed, layout):
     _check("blocks", name, d, tol, f"seed={seed} {layout}")
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 5])  # r = 3: the Woodbury branch (m < r), the direct one
+# (r, m): the Woodbury branch (r >= 40, 2 m <= r) and the direct solve on either side of it
+@pytest.mark.parametrize("r, m", [(40, 1), (40, 20), (40, 21), (40, 45), (3, 1), (3, 5)])
 @pytest.mark.parametrize("layout", ["one_sequence", "three_sequences"])
-def test_h_block_last_rows_both_branches_match_literal(layout, m):
+def test_h_block_last_rows_both_branches_match_literal(layout, r, m):
     """The last step of each sequence solves with D2 = (2/T) A^T A + gamma I: by the Woodbury
-    identity in m x m when there are fewer outputs than hidden units, else directly. Both
-    against the literal h-update, with one and with three sequence ends."""
+    identity in m x m when there are at most half as many outputs as hidden units (and
+    r >= 40), else directly. Both against the literal h-update, with one and with three
+    sequence ends."""
     act, lit, tol = _strategy("relu")
-    prob, lprob, weights, H, U, Xi, Zeta, gamma = _case(3, BLOCK_LAYOUTS[layout], m=m)
+    prob, lprob, weights, H, U, Xi, Zeta, gamma = _case(3, BLOCK_LAYOUTS[layout], r=r, m=m)
     wz = z_block(prob, H, U, Xi, gamma)
     lz = K.z_update(lprob, _lit_point(weights, H, U), Xi.ravel(), gamma)
     lh = K.h_update(lprob, lz, Xi.ravel(), Zeta.ravel(), gamma, lit)
     d = {"h": _rel(h_block(prob, wz, U, Xi, Zeta, gamma, act), lh.h)}
-    _check("h_last", f"m={m}", d, tol, layout)
+    _check("h_last", f"r={r} m={m}", d, tol, layout)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -253,8 +255,9 @@ def test_last_rows_solve_is_the_d2_solve(dtype):
     from skalm.solvers.blocks import _last_rows_solve
 
     rng = np.random.RandomState(0)
-    for m, r, k, gamma, c in [(3, 8, 1, 1.3, 0.01), (3, 8, 4, 0.05, 2.0), (8, 8, 2, 1.3, 0.5),
-                              (12, 5, 3, 0.7, 0.1), (2, 6, 2, 0.0, 0.3)]:
+    for m, r, k, gamma, c in [(3, 40, 1, 1.3, 0.01), (20, 40, 4, 0.05, 2.0),
+                              (5, 100, 2, 1.3, 0.5), (30, 100, 1, 1.3, 0.004),
+                              (21, 40, 2, 1.3, 0.5), (12, 5, 3, 0.7, 0.1), (2, 60, 2, 0.0, 0.3)]:
         A = rng.standard_normal((m, r)).astype(dtype)
         R = rng.standard_normal((k, r)).astype(dtype)
         D2 = (c * (A.T @ A) + gamma * np.eye(r)).astype(dtype)
