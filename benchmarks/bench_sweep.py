@@ -4,9 +4,11 @@ Prints, for each (r, n, m, T):
 
 * ``thr 1``: one thread (``blas_threads=1``, the default): median ms per sweep and per block
   (z, h, and u as the sweep runs it: with X V^T and the constraints, compiled with the fast
-  extra) and of the stationarity certificate, the FLOP count of one sweep (GEMMs and
-  factorizations, counted analytically), the GEMM rate measured in the same run at one
-  thread, and the ratio (sweep time) / (FLOPs / GEMM rate);
+  extra) and of the stationarity certificate, the FLOP count of one sweep (products,
+  factorizations and solves, counted analytically: :func:`sweep_flops`), the rate of general
+  products (GEMM) of the sweep's dominant shapes at one thread, measured as one more mode of
+  the same interleaved loop, and the ratio (sweep time) / (FLOPs / GEMM rate) ("GEMM bound"),
+  for the method's FLOPs (``ratio``) and the executed ones (``exec``);
 * ``thr 2``: what ``blas_threads=2`` (or None on two cores) runs: the sweep over time chunks
   on two threads when ``skalm._parallel.sweep_chunks`` says so (T >= 2 * MIN_CHUNK_ROWS and
   r (r + n + 1) >= MIN_CHUNK_ROW_WORK; ``bench_chunks.py`` measures where), else the one-piece sweep
@@ -49,12 +51,18 @@ SIZES = [(20, 11, 1, 393), (100, 80, 30, 500), (200, 50, 5, 5000)]
 
 
 def sweep_flops(r, n, m, T):
-    """GEMM + Cholesky + triangular-solve FLOPs of one sweep (elementwise work not counted)."""
+    """FLOPs of one sweep as the method does them (elementwise work not counted): products,
+    Cholesky factorizations (p^3 / 3) and triangular solves (p^2 flops per right-hand side and
+    direction), the h-block's D1 and D2 each factored and D1 solved for the T rows. A Gram
+    matrix A^T A of a (T, p) matrix is symmetric, p (p + 1) T flops (BLAS syrk, which numpy
+    runs for ``A.T @ A``), not a general product's 2 p^2 T."""
     p = r + n + 1
-    z = 2 * p * p * T + 2 * p * T * r + p**3 / 3 + 2 * p * p * r  # Z^T Z, Z^T U', chol, solve
-    z += 2 * (r + 1) ** 2 * T + 2 * (r + 1) * T * m + (r + 1) ** 3 / 3 + 2 * (r + 1) ** 2 * m
+    z = p * (p + 1) * T + 2 * p * T * r + p**3 / 3 + 2 * p * p * r  # Z^T Z, Z^T U', chol, solve
+    z += (r + 1) * (r + 2) * T + 2 * (r + 1) * T * m + (r + 1) ** 3 / 3 + 2 * (r + 1) ** 2 * m
     h = 2 * T * n * r + 2 * T * r * r + 2 * T * m * r  # X V^T, Q W, (Y - c) A
-    h += 2 * r * m * r + 2 * r**3 + 2 * (r**3 / 3) + 2 * 2 * r * r * T  # A^T A, W^T W, 2 chol, solves
+    # A^T A, W^T W, the Cholesky factors of D1 and D2, D1 solved for T rows (two triangular
+    # solves of r^2 flops per row)
+    h += r * (r + 1) * m + r * r * (r + 1) + 2 * (r**3 / 3) + 2 * r * r * T
     u = 2 * T * r * r  # Hprev W^T (X V^T is shared with the h-block)
     return {"z": z, "h": h, "u": u, "sweep": z + h + u}
 
@@ -63,46 +71,48 @@ def executed_flops(r, n, m, T):
     """The FLOPs the implementation executes: as :func:`sweep_flops`, but each ridge system
     solved by Cholesky and block substitution (p^3/3 + 2 p^2 k, the diagonal blocks of at
     most 64 rows inverted directly: p 64^2 / 3 more), the output Gram [h_t, 1]^T [h_t, 1]
-    read off Z^T Z (not a product over T rows), and the h-block's T rows multiplied by
-    D1^{-1} (2 r^2 T + r^3 to form it from its factor) instead of two triangular solves per
-    row (4 r^2 T)."""
+    read off Z^T Z (not a product over T rows), the h-block's T rows multiplied by
+    D1^{-1} (2 r^2 T, and r^3 / 3 + r^2 (r + 1) to form it from its factor) and its last rows
+    solved with D2 in m x m (Woodbury, m < r: not counted) instead of factoring D2."""
     def ridge(p, k):
         return p**3 / 3 + p * 64**2 / 3 + 2 * p * p * k
 
     p = r + n + 1
-    z = 2 * p * p * T + 2 * p * T * r + ridge(p, r)
+    z = p * (p + 1) * T + 2 * p * T * r + ridge(p, r)
     z += 2 * (r + 1) * T * m + ridge(r + 1, m)
     h = 2 * T * n * r + 2 * T * r * r + 2 * T * m * r
-    h += 2 * r * m * r + 2 * r**3 + (2 * r**3 / 3 + r**3) + 2 * r * r * T
+    h += r * (r + 1) * m + r * r * (r + 1) + (2 * r**3 / 3 + r * r * (r + 1)) + 2 * r * r * T
+    if m >= r:
+        h += r**3 / 3
     u = 2 * T * r * r
     return z + h + u
 
 
-def gemm_rate(r, n, T, repeat, clock=time.perf_counter):
-    """FLOP/s of the sweep's dominant product shape (T x (r+n+1))^T (T x r), same threads,
-    by wall time or (``clock=time.thread_time``, one thread) CPU time."""
+def gemm_operands(r, n, T):
+    """Operands of the sweep's dominant product shapes, (T x (r+n+1))^T (T x (r+n+1)) and
+    (T x (r+n+1))^T (T x r), and their FLOPs as general products (2 p^2 T + 2 p r T)."""
     rng = np.random.RandomState(0)
     a = rng.standard_normal((T, r + n + 1))
+    # A copy, not ``a`` itself: numpy runs ``a.T @ a`` as a symmetric rank-k update (half
+    # the FLOPs), which would count as a GEMM at twice its rate.
+    a2 = a.copy()
     b = rng.standard_normal((T, r))
-    ts = []
-    for _ in range(repeat):
-        t0 = clock()
-        a.T @ a
-        a.T @ b
-        ts.append(clock() - t0)
     p = r + n + 1
-    return (2 * p * p * T + 2 * p * T * r) / np.median(ts)
+    return a, a2, b, 2 * p * p * T + 2 * p * T * r
 
 
-def interleaved_ms(fns, repeat):
+def interleaved_ms(fns, repeat, warm=()):
     """Median ms of each (name -> (threads, function)), the modes interleaved per repetition;
     also the median CPU ms of the calling thread (``name + "_cpu"``): on a machine loaded by
-    other work, the one-thread figures by CPU time are what the code costs."""
+    other work, the one-thread figures by CPU time are what the code costs. The modes named
+    in ``warm`` run once untimed right before each timed call (on data in cache)."""
     times = {name: [] for name in fns}
     cpu = {name: [] for name in fns}
     for rep in range(repeat + 1):
         for name, (threads, f) in fns.items():
             with threadpool_limits(threads):
+                if name in warm:
+                    f()
                 t0, c0 = time.perf_counter(), time.thread_time()
                 f()
                 if rep:  # the first round warms up (compilation, pools, caches)
@@ -142,6 +152,11 @@ def bench(r, n, m, T, repeat):
     def kappa():
         return certificate(problem, s1, U, Xi, Zeta, gamma, mu, act, C)
 
+    a, a2, b, gemm_flops = gemm_operands(r, n, T)
+
+    def gemm():
+        return a.T @ a2, a.T @ b
+
     out = interleaved_ms({
         "sweep1": (1, sweep(1)), "sweep2": (2, sweep(2)), "blas2": (2, sweep(1)),
         "z": (1, lambda: z_block(problem, H, U, Xi, gamma)),
@@ -149,10 +164,17 @@ def bench(r, n, m, T, repeat):
         "u": (1, lambda: u_constraints_rows(problem, w1, H1, U, Xi, Zeta, gamma, mu, act, None,
                                             0, T)),
         "kappa1": (1, kappa), "kappa2": (2, kappa),
-    }, repeat)
+        # The GEMM reference as one more mode (on data in cache: the products run once untimed
+        # first), so that it sees the machine the sweeps see during the run.
+        "gemm": (1, gemm),
+    }, repeat, warm=("gemm",))
+    # And back to back after the loop, as before: the faster of the two rates is the bound
+    # (the stricter one; next to the two-thread modes the interleaved products can also run
+    # beside OpenBLAS threads still spinning on the other core).
     with threadpool_limits(1):
-        out["gemm"] = gemm_rate(r, n, T, repeat)
-        out["gemm_cpu"] = gemm_rate(r, n, T, repeat, clock=time.thread_time)
+        after = interleaved_ms({"gemm": (1, gemm)}, repeat, warm=("gemm",))
+    for k in ("gemm", "gemm_cpu"):
+        out[k] = 1e3 * gemm_flops / min(out[k], after[k])
     return out
 
 

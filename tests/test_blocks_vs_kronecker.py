@@ -229,6 +229,47 @@ def test_each_block_matches_literal(name, seed, layout):
     _check("blocks", name, d, tol, f"seed={seed} {layout}")
 
 
+# (r, m): the Woodbury branch (r >= 40, 2 m <= r) and the direct solve on either side of it
+@pytest.mark.parametrize("r, m", [(40, 1), (40, 20), (40, 21), (40, 45), (3, 1), (3, 5)])
+@pytest.mark.parametrize("layout", ["one_sequence", "three_sequences"])
+def test_h_block_last_rows_both_branches_match_literal(layout, r, m):
+    """The last step of each sequence solves with D2 = (2/T) A^T A + gamma I: by the Woodbury
+    identity in m x m when there are at most half as many outputs as hidden units (and
+    r >= 40), else directly. Both against the literal h-update, with one and with three
+    sequence ends."""
+    act, lit, tol = _strategy("relu")
+    prob, lprob, weights, H, U, Xi, Zeta, gamma = _case(3, BLOCK_LAYOUTS[layout], r=r, m=m)
+    wz = z_block(prob, H, U, Xi, gamma)
+    lz = K.z_update(lprob, _lit_point(weights, H, U), Xi.ravel(), gamma)
+    lh = K.h_update(lprob, lz, Xi.ravel(), Zeta.ravel(), gamma, lit)
+    d = {"h": _rel(h_block(prob, wz, U, Xi, Zeta, gamma, act), lh.h)}
+    _check("h_last", f"r={r} m={m}", d, tol, layout)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_last_rows_solve_is_the_d2_solve(dtype):
+    """_last_rows_solve(R, A, D2, gamma, c) = R D2^{-1} for D2 = c A^T A + gamma I (oracle:
+    numpy's float64 LU solve of the formed D2), on both branches and with gamma <= 0 (direct),
+    in the rows' dtype, to within the forward error of a backward-stable solve: a few times
+    cond(D2) times the dtype's unit roundoff, relative to the largest entry."""
+    from skalm.solvers.blocks import _last_rows_solve
+
+    rng = np.random.RandomState(0)
+    for m, r, k, gamma, c in [(3, 40, 1, 1.3, 0.01), (20, 40, 4, 0.05, 2.0),
+                              (5, 100, 2, 1.3, 0.5), (30, 100, 1, 1.3, 0.004),
+                              (21, 40, 2, 1.3, 0.5), (12, 5, 3, 0.7, 0.1), (2, 60, 2, 0.0, 0.3)]:
+        A = rng.standard_normal((m, r)).astype(dtype)
+        R = rng.standard_normal((k, r)).astype(dtype)
+        D2 = (c * (A.T @ A) + gamma * np.eye(r)).astype(dtype)
+        if gamma == 0.0:  # rank m < r: singular, not what the sweep meets; make it definite
+            D2 += np.eye(r, dtype=dtype)
+        got = _last_rows_solve(R, A, D2, gamma, c)
+        assert got.dtype == dtype and got.shape == R.shape
+        ref = np.linalg.solve(D2.astype(np.float64), R.T.astype(np.float64)).T
+        bound = 10 * np.linalg.cond(D2.astype(np.float64)) * np.finfo(dtype).eps
+        assert np.max(np.abs(got - ref)) <= bound * np.max(np.abs(ref)), (m, r, gamma)
+
+
 # ------------------------------------------------------------------------------------------
 # Several consecutive sweeps, each side on its own chain
 # ------------------------------------------------------------------------------------------

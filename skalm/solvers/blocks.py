@@ -260,8 +260,31 @@ def h_rows(problem, weights, U, Xi, Zeta, gamma, activation, XV, D1inv, D2, a, b
     # redo the few last-of-sequence rows with D2: cheaper than splitting the matrix.
     np.matmul(rhs, D1inv, out=out[a:b])
     if last.any():
+        out[a:b][last] = _last_rows_solve(rhs[last], A, D2, gamma, twoT)
+
+
+def _last_rows_solve(R, A, D2, gamma, scale):
+    """Rows R D2^{-1} for D2 = scale A^T A + gamma I (the last step of each sequence).
+
+    With at most half as many outputs as hidden units (2 m <= r) and r >= 40, by the Woodbury
+    identity: R D2^{-1} = (R - scale (R A^T) S^{-1} A) / gamma with S = gamma I_m +
+    scale A A^T, an m x m system where the direct solve factors the r x r D2. One row, one
+    thread: 13 against 64 microseconds at (r, m) = (100, 5), 25 against 64 at (100, 30),
+    15 against 287 at (200, 5); at r = 20 the direct solve is faster (8 against 13), at
+    (40, 30) too (15 against 21). Both are backward stable up to cond(D2); the direct LU
+    solve also runs when gamma is not positive (D2 then has no gamma I to split off).
+    """
+    m, r = A.shape
+    if r < 40 or 2 * m > r or not gamma > 0:
         # D2 >= gamma I: positive definite, and usually one row: LU beats forming a factor.
-        out[a:b][last] = np.linalg.solve(D2, rhs[last].T).T
+        return np.linalg.solve(D2, R.T).T
+    S = A @ A.T
+    S *= scale
+    np.einsum("ii->i", S)[:] += gamma
+    Y = np.linalg.solve(S, A @ R.T)  # S^{-1} A R^T, (m, rows)
+    out = R - scale * (Y.T @ A)
+    out /= gamma
+    return out
 
 
 def h_block(problem, weights, U, Xi, Zeta, gamma, activation, XV=None):
