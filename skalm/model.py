@@ -395,26 +395,25 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     b = np.zeros(r, dtype)
     V[:n] = np.eye(n, dtype=dtype)
     b[:n] = _positive_shift(X)
-    if lags_of == "inputs":
-        width, n_blocks, first_lag = n, r // n, 1  # blocks of x_t, x_{t-1}, ...
-    else:
-        width, n_blocks, first_lag = m, (r - n) // m, 2  # x_t, then s_t, s_{t-1}, ...
+    # The line: n_blocks blocks of `width` units from unit `begin`, its lag 0 first.
+    if lags_of == "inputs":  # x_t (block 0 itself), x_{t-1}, ...
+        begin, width, n_blocks = 0, n, r // n
+    else:  # after block 0: s_t, s_{t-1}, ...
+        begin, width, n_blocks = n, m, (r - n) // m
         if n_blocks:
             D0 = linear_path_start(X, Y, lambdas)[0]
             V[n:n + m] = D0
             b[n:n + m] = _positive_shift(X @ D0.T)
-    offset = n - width if lags_of == "prediction" else 0  # where block 1 of the line starts
-    for j in range(first_lag, n_blocks + (lags_of == "prediction")):
-        first = offset + j * width
+    for j in range(1, n_blocks):
+        first = begin + j * width
         W[first:first + width, first - width:first] = np.eye(width, dtype=dtype)
-    used = offset + (n_blocks + (lags_of == "prediction")) * width
+    used = begin + n_blocks * width
     start = RNNWeights(W=W, V=V, b=b, A=np.zeros((m, r), dtype), c=np.zeros(m, dtype),
                        D=np.zeros((m, n), dtype) if skip_connection else None)
     H = forward(start, X, activation, layout)[1]
     # The regression's columns: the hidden units it may use (the whole line, or only the
     # lags when D carries x_t), then x_t for D, then the constant for c.
-    lag0_end = n if lags_of == "inputs" else n + m
-    hidden = np.arange(lag0_end if skip_connection else 0, used)
+    hidden = np.arange(begin + width if skip_connection else 0, used)
     columns = [H[:, hidden]] + ([X] if skip_connection else []) + [np.ones((T, 1), dtype)]
     Z = np.hstack(columns)
     penalty = np.concatenate([np.full(hidden.size, lambdas.A),
