@@ -138,6 +138,11 @@ def _polish(start, problem, activation):
     return result.weights, result.n_iter
 
 
+def _zero_loss(Y):
+    """Training loss of predicting 0: the scale the forward check measures a blow-up by."""
+    return float(np.einsum("ij,ij->", Y, Y)) / max(Y.shape[0], 1)
+
+
 def start_result(problem, activation, weights0):
     """What a fit of zero iterations (``max_iter=0``) returns: the start itself, with an
     empty history, and the ``info`` of :func:`check_forward_pass` (no solver ran, so there is
@@ -159,10 +164,9 @@ def start_result(problem, activation, weights0):
         weights=weights0, history={key: [] for key in keys}, n_iter=0, converged=True,
         message="max_iter=0: the start, no iteration.", extras={"own_loss": forward_loss},
     )
-    Y = problem.Y
     info = dict(
         own_loss=forward_loss, forward_loss=forward_loss,
-        zero_loss=float(np.einsum("ij,ij->", Y, Y)) / max(Y.shape[0], 1), threshold=np.inf,
+        zero_loss=_zero_loss(problem.Y), threshold=np.inf,
         blowup=False, kept="initial", candidates={}, message="",
     )
     return result, info
@@ -213,8 +217,7 @@ def check_forward_pass(result, problem, activation, weights0=None, *, stacklevel
     """
     own = float(result.extras.get("own_loss", np.nan))
     forward_loss, objective = _forward(result.weights, problem, activation)
-    Y = problem.Y
-    zero_loss = float(np.einsum("ij,ij->", Y, Y)) / max(Y.shape[0], 1)
+    zero_loss = _zero_loss(problem.Y)
     own_or_zero = own if np.isfinite(own) else zero_loss
     if zero_loss == 0.0:
         # y == 0: predicting 0 is exact, so "worse than predicting 0" says nothing about a
