@@ -29,41 +29,36 @@ def _data(T=120, n=2, m=1, seed=0):
     return X, Y + 0.1 * rng.standard_normal((T, m))
 
 
-def _lags(X, d, first):
-    """Columns x_{t-j} + beta for j = 1..d-1 (0 where the lag reaches before the start of
-    the row's sequence), beta as the docstring of delay_line_start defines it."""
-    T, n = X.shape
-    beta = np.maximum(0.0, -X.min(axis=0)) + X.std(axis=0)
+def _shift(S):
+    """beta of the docstring of delay_line_start: max(0, -min) + std, per column."""
+    return np.maximum(0.0, -S.min(axis=0)) + S.std(axis=0)
+
+
+def _lag_columns(S, lags, first):
+    """Columns S_{t-j} + beta for j in ``lags`` (0 where the lag reaches before the start of
+    the row's sequence, as the delay line holds it)."""
+    T = S.shape[0]
     starts = np.maximum.accumulate(np.where(first, np.arange(T), 0))
     cols = []
-    for j in range(1, d):
-        lag = np.zeros((T, n))
+    for j in lags:
+        lag = np.zeros_like(S)
         ok = np.arange(T) - j >= starts
-        lag[ok] = X[np.arange(T)[ok] - j] + beta
+        lag[ok] = S[np.arange(T)[ok] - j] + _shift(S)
         cols.append(lag)
-    return np.hstack(cols), beta
+    return np.hstack(cols)
 
 
-def _shift(S):
-    return np.maximum(0.0, -S.min(axis=0)) + S.std(axis=0)
+def _lags(X, d, first):
+    """The lags 1..d-1 of every input, and beta."""
+    return _lag_columns(X, range(1, d), first), _shift(X)
 
 
 def _prediction_lags(X, Y, lam, n_lags, first):
     """s_t = the ridge prediction of Y from X without its intercept (scikit-learn's Ridge, in
-    its units: alpha = T lambda), and the columns s_{t-j} + beta_s for j = 0..n_lags (0 where
-    the lag reaches before the start of the row's sequence), beta_s as the docstring of
-    delay_line_start defines it."""
+    its units: alpha = T lambda), and its lags 0..n_lags."""
     T = X.shape[0]
     S = X @ Ridge(alpha=T * lam).fit(X, Y).coef_.reshape(Y.shape[1], -1).T
-    beta = _shift(S)
-    starts = np.maximum.accumulate(np.where(first, np.arange(T), 0))
-    cols = []
-    for j in range(n_lags + 1):
-        lag = np.zeros_like(S)
-        ok = np.arange(T) - j >= starts
-        lag[ok] = S[np.arange(T)[ok] - j] + beta
-        cols.append(lag)
-    return np.hstack(cols)
+    return _lag_columns(S, range(n_lags + 1), first)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
