@@ -52,10 +52,6 @@ _OFF_ALPHA = 1e12
 #: Where each path of the recurrent penalty starts (see ``starts`` in the class docstring).
 _STARTS = ("recurrent", "linear", "delay", "lbfgs", "lags")
 
-#: The starts whose candidates are the start itself (``max_iter=0``): each is computed
-#: afresh from its training rows, not warm-started from the previous alpha's.
-_UNFITTED_STARTS = ("lags",)
-
 #: The starts whose path begins with a fit without the skip path.
 _WARM_UP_STARTS = ("recurrent", "lbfgs")
 
@@ -75,6 +71,13 @@ def _solver_switch(solver, **settings):
     others = solver_estimator_params() - set(get_solver_class(solver).estimator_params)
     defaults = ElmanRNNRegressor().get_params()
     return {**{name: defaults[name] for name in others}, "solver": solver, **settings}
+
+
+def _warm_starts(est):
+    """Whether fits of ``est`` along a path start from the previous fit: not when it keeps
+    its start (``max_iter=0``, the ``"lags"`` candidates), whose start is then rebuilt from
+    each fit's own rows instead of being the previous fit's weights."""
+    return est.max_iter != 0
 
 
 def _sid_kwargs(sequence_id, rows):
@@ -104,7 +107,7 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
                warm_up_max_iter=None):
     """Fit ``base`` along ``alphas`` (warm-started) from one start on one fold (a
     :class:`_Path`; with ``keep``, a copy of the fitted network at each alpha)."""
-    est = clone(base).set_params(warm_start=start not in _UNFITTED_STARTS)
+    est = clone(base).set_params(warm_start=_warm_starts(base))
     path = _Path([], [], [], [])
     if start in _WARM_UP_STARTS:
         # The recurrent part first, without the linear path: with it from the start, ALM-BCD's
@@ -541,8 +544,8 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
             final = base.set_params(alpha=_OFF_ALPHA)
         else:
             j = (best - 1) % len(alphas)
-            final = paths[last, self.start_].fitted[j].set_params(
-                warm_start=self.start_ not in _UNFITTED_STARTS)
+            final = paths[last, self.start_].fitted[j]
+            final.set_params(warm_start=_warm_starts(final))
         final.set_params(lambda_D=self.linear_alpha_ / X.shape[0])
         final.fit(X, y, **_sid_kwargs(sequence_id, slice(None)))
         self.best_estimator_ = final
