@@ -49,8 +49,12 @@ __all__ = ["ElmanRNNRegressorCV"]
 #: ridge model on its skip path (``tests/test_cv.py`` checks the predictions against Ridge).
 _OFF_ALPHA = 1e12
 
-#: Where each path of the recurrent penalty starts (see ``starts`` in the class docstring).
+#: Where each path of the recurrent penalty can start (see ``starts`` in the class docstring).
 _STARTS = ("recurrent", "linear", "delay", "lbfgs", "lags")
+
+#: The default ``starts``: every start but "delay", which no series of
+#: ``benchmarks/real_data.py`` chose once "lags" was there (``benchmarks/cv_candidates.py``).
+_DEFAULT_STARTS = ("recurrent", "linear", "lbfgs", "lags")
 
 #: The starts whose path begins with a fit without the skip path.
 _WARM_UP_STARTS = ("recurrent", "lbfgs")
@@ -103,10 +107,18 @@ class _Path(NamedTuple):
     fitted: list
 
 
+def _capped(max_iter, cap):
+    """``max_iter`` (None: the solver's default) capped at ``cap`` (None: no cap)."""
+    if cap is None:
+        return max_iter
+    return cap if max_iter is None else min(max_iter, cap)
+
+
 def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
                warm_up_max_iter=None):
     """Fit ``base`` along ``alphas`` (warm-started) from one start on one fold (a
-    :class:`_Path`; with ``keep``, a copy of the fitted network at each alpha)."""
+    :class:`_Path`; with ``keep``, a copy of the fitted network at each alpha).
+    ``warm_up_max_iter`` caps the ``"recurrent"`` start's warm-up fit."""
     est = clone(base).set_params(warm_start=_warm_starts(base))
     path = _Path([], [], [], [])
     if start in _WARM_UP_STARTS:
@@ -118,9 +130,8 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
         # The path then switches the skip path on.
         max_iter = est.max_iter
         est.set_params(skip_connection=False, alpha=alphas[0])
-        if warm_up_max_iter is not None:
-            est.set_params(max_iter=warm_up_max_iter if max_iter is None
-                           else min(max_iter, warm_up_max_iter))
+        if start == "recurrent":
+            est.set_params(max_iter=_capped(max_iter, warm_up_max_iter))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X[train], y[train], **_sid_kwargs(sequence_id, train))
@@ -215,8 +226,11 @@ class ElmanRNNRegressorCV(SequenceRegressorMixin, BaseEstimator):
         :class:`~sklearn.linear_model.Ridge`'s ``alpha``.
 
     starts : list of {"recurrent", "linear", "delay", "lbfgs", "lags"}, \
-default=("recurrent", "linear", "delay", "lbfgs", "lags")
+default=("recurrent", "linear", "lbfgs", "lags")
         Where each path starts; every start adds ``len(alphas)`` candidates (and fits).
+        Each start's candidates are scored on their own, so the CV's choice among a set of
+        starts can be worked out from the scores of a larger set
+        (``benchmarks/cv_candidates.py`` does this for ``benchmarks/real_data.py``).
 
         - ``"recurrent"``: a fit of the network without the skip path at the largest alpha
           comes first, then the path switches the skip path on. With the linear path on from
@@ -224,8 +238,9 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
           recurrence at the near-linear point on series whose memory no input carries (user
           guide, "Memory the inputs do not carry").
         - ``"linear"``: the path starts from the ridge solution of the skip path and grows
-          the recurrence from it; on the real series of ``benchmarks/real_data.py`` this
-          start found the memory the other one missed (quarterly inflation).
+          the recurrence from it, each fit for at most ``linear_start_max_iter``
+          iterations; on the real series of ``benchmarks/real_data.py`` this start found
+          the memory the other one missed (quarterly inflation).
         - ``"delay"``: the path starts from ``init="delay"`` of :class:`ElmanRNNRegressor`,
           the ridge regression on the inputs and their lags held by the hidden units as a
           delay line (``n_hidden // n_features`` steps), and its fits use
@@ -235,7 +250,9 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
           elnino, 0.51x on co2 and 0.12x on interest_inflation, and kept ridge on
           sunspots, elec_equip and macrodata; fitted to the end instead of early-stopped,
           its first folds' networks overfit (sunspots, 41 training rows: validation MSE
-          10.1 against ridge's 0.36) and it was never chosen.
+          10.1 against ridge's 0.36) and it was never chosen. Not a default start: with
+          ``"lags"`` among the starts, no series of ``benchmarks/real_data.py`` chose it
+          (3 random starts each, ``benchmarks/cv_candidates.py``).
         - ``"lbfgs"``: the path of the ``"recurrent"`` start (a warm-up fit without the skip
           path first), every fit by L-BFGS on the network's own objective
           (``solver="lbfgs"``, up to 1000 iterations, no no-improvement rule) instead of the
@@ -273,14 +290,23 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
         keeps the estimator's activation (tanh by default, whose stable cycles carry a
         hidden period).
 
-    warm_up_max_iter : int or None, default=None
+    warm_up_max_iter : int or None, default=50
         Cap on ``max_iter`` of the ``"recurrent"`` start's first fit (the one without the
-        skip path; the estimator's ``max_iter`` when that is lower); None: the estimator's.
-        A cap saves time but can cost the memory: on the hidden oscillator of
-        ``benchmarks/real_data.py`` (``random_state=2``), a cap of 30 cut the fit from 99 to
-        73 CPU s, left the first fold's network worse than ridge (validation MSE 1.74
-        against 0.62; 0.54 uncapped), and so the one-standard-error rule chose ridge (test
-        MSE 1.0x RidgeCV's, against 0.025x uncapped).
+        skip path; the estimator's ``max_iter`` when that is lower); None: the estimator's
+        (100 ALM iterations for ALM-BCD). On ``benchmarks/real_data.py``
+        (``benchmarks/cv_candidates.py``, random_state 0, 1, 2), a cap of 50 left the
+        hidden oscillator's test MSE at 0.032, 0.086, 0.025x RidgeCV's (uncapped: 0.032,
+        0.118, 0.025x) and cut the start's CPU time by a fifth; a cap of 30 left the first
+        fold's network of ``random_state=2`` worse than ridge (validation MSE 1.74 against
+        0.62), and the one-standard-error rule then chose ridge (1.0x).
+
+    linear_start_max_iter : int or None, default=50
+        Cap on ``max_iter`` of every fit on the ``"linear"`` start's path (the estimator's
+        ``max_iter`` when that is lower); None: the estimator's. The path grows the
+        recurrence from the ridge model, and stopping its fits early keeps them near it: on
+        quarterly inflation (``interest_inflation``, ``benchmarks/cv_candidates.py``) the
+        CV's test MSE was 0.19x RidgeCV's with a cap of 50, 0.20x uncapped and 0.26x with
+        a cap of 30 (medians of 3 random starts), and no other series' choice changed.
 
     selection : {"one_se", "min"}, default="one_se"
         How the winner is chosen from the mean validation MSEs.
@@ -361,6 +387,7 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
         "starts": ["array-like"],
         "linear_start_activation": [str, HasMethods(["sigma", "solve_u"]), None],
         "warm_up_max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "linear_start_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "selection": [StrOptions({"one_se", "min"})],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
@@ -373,9 +400,10 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
         *,
         alphas=(1.0, 0.3, 0.1),
         linear_alphas=tuple(np.logspace(-3, 3, 13)),
-        starts=("recurrent", "linear", "delay", "lbfgs", "lags"),
+        starts=_DEFAULT_STARTS,
         linear_start_activation="relu",
-        warm_up_max_iter=None,
+        warm_up_max_iter=50,
+        linear_start_max_iter=50,
         selection="one_se",
         cv=None,
         n_jobs=None,
@@ -387,6 +415,7 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
         self.starts = starts
         self.linear_start_activation = linear_start_activation
         self.warm_up_max_iter = warm_up_max_iter
+        self.linear_start_max_iter = linear_start_max_iter
         self.selection = selection
         self.cv = cv
         self.n_jobs = n_jobs
@@ -490,7 +519,8 @@ default=("recurrent", "linear", "delay", "lbfgs", "lags")
         grown = ({} if self.linear_start_activation is None
                  else {"activation": self.linear_start_activation})
         start_params = {
-            "recurrent": {}, "linear": grown,
+            "recurrent": {},
+            "linear": {**grown, "max_iter": _capped(base.max_iter, self.linear_start_max_iter)},
             "delay": {**grown, "init": "delay", "early_stopping": True},
             "lbfgs": _solver_switch(**_LBFGS_START),
             "lags": {**grown, "init": "delay_prediction", "max_iter": 0},

@@ -55,15 +55,17 @@ def test_linear_stage_is_ridgecv_on_the_same_folds():
         )
 
 
-@pytest.mark.parametrize("selection, cap", [("min", None), ("one_se", 4)])
-def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
+@pytest.mark.parametrize("selection, cap, linear_cap",
+                         [("min", None, None), ("one_se", 4, 6)])
+def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap, linear_cap):
     X, y = _memory()
     alphas = (3.0, 0.3)
     cv = TimeSeriesSplit(3)
-    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv,
-                              selection=selection, warm_up_max_iter=cap).fit(X, y)
-    lam_D = est.linear_alpha_
     starts = ["recurrent", "linear", "delay", "lbfgs", "lags"]
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv, starts=starts,
+                              selection=selection, warm_up_max_iter=cap,
+                              linear_start_max_iter=linear_cap).fit(X, y)
+    lam_D = est.linear_alpha_
     assert list(est.cv_results_["param_start"]) == ["none"] + [s for s in starts for _ in alphas]
     assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 5)
     kept = {}  # the last fold's networks after each alpha, per start
@@ -74,6 +76,8 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
                                     lambda_D=lam_D / len(tr), warm_start=True)
             if start in ("linear", "delay", "lags"):  # linear_start_activation's default
                 net.set_params(activation="relu")
+            if start == "linear":  # its fits stop at linear_start_max_iter iterations
+                net.set_params(max_iter=min(linear_cap or net.max_iter, net.max_iter))
             if start == "lags":  # the delay start itself at each alpha, not warm-started
                 net.set_params(init="delay_prediction", max_iter=0, warm_start=False)
             if start == "delay":  # ridge on the inputs and their lags, early-stopped
@@ -85,8 +89,9 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap):
                                         lambda_D=lam_D / len(tr), warm_start=True)
             if start in ("recurrent", "lbfgs"):  # the warm-up: skip path off, largest alpha
                 max_iter = net.max_iter
-                net.set_params(skip_connection=False, alpha=alphas[0],
-                               max_iter=min(cap or max_iter, max_iter)).fit(X[tr], y[tr])
+                if start == "recurrent":  # warm_up_max_iter caps this start's warm-up only
+                    net.set_params(max_iter=min(cap or max_iter, max_iter))
+                net.set_params(skip_connection=False, alpha=alphas[0]).fit(X[tr], y[tr])
                 net.set_params(skip_connection=True, max_iter=max_iter)
             kept[start] = []
             for j, alpha in enumerate(alphas):  # the path, largest penalty first
@@ -199,6 +204,9 @@ def test_clone_pickle_and_params_untouched():
     est.fit(X, y)
     assert base.get_params() == ElmanRNNRegressor(**SMALL).get_params()  # not modified
     assert est.alphas == [1.0]
+    # the default starts: every start but "delay"
+    assert list(est.cv_results_["param_start"]) == ["none", "recurrent", "linear", "lbfgs",
+                                                    "lags"]
     again = pickle.loads(pickle.dumps(est))
     assert_array_equal(again.predict(X), est.predict(X))
     assert clone(est).get_params()["alphas"] == [1.0]

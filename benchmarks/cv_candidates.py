@@ -1,0 +1,243 @@
+"""Every candidate of ``ElmanRNNRegressorCV`` on ``real_data.py``'s series, scored and tested.
+
+For each series and random start, one CV fit records every candidate's validation MSE per
+fold and, refitted on all training rows as the CV refits its winner, its test MSE. Each
+start's candidates are scored on their own (same folds, same initial draw), so the CV's
+choice among any set of starts, from any of the runs below, follows exactly from these
+records, without fitting again. The defaults of ``ElmanRNNRegressorCV`` (``starts``,
+``warm_up_max_iter``, ``linear_start_max_iter``) were chosen with this table: test MSE over
+all series, medians of 3 random starts.
+
+Run (each appends one JSON line per series and random start; the runs are labelled)::
+
+    # the defaults (its choice is the CV's own: also written for real_data.py --from-json)
+    python benchmarks/cv_candidates.py --label default --rnncv-json rnncv.json
+    # the starts as they were before: no caps, and the "delay" start
+    python benchmarks/cv_candidates.py --label uncapped --starts recurrent,linear,delay \\
+        --warm-up-max-iter none --linear-start-max-iter none
+    # the CV's choice and its test MSE for each set of (label, start)
+    python benchmarks/cv_candidates.py --report
+
+``--sets`` and ``--seeds`` as in ``real_data.py``; BLAS runs on one thread. Candidates that
+neither selection rule can choose (not better than ridge by one standard error, nor on the
+mean) are not refitted (their test MSE is null). The CV's own winner, refitted here from the
+same network, must give the CV's own test MSE: the run stops if it does not.
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_data as rd  # noqa: E402
+
+import skalm.cv as skcv  # noqa: E402
+from skalm import ElmanRNNRegressorCV  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                       "cv_candidates.jsonl")
+
+#: The sets of (label, start) compared by ``--report``.
+CONFIGS = {
+    "defaults": ["default:recurrent", "default:linear", "default:lbfgs", "default:lags"],
+    "before (no caps, +delay)": ["uncapped:recurrent", "uncapped:linear", "uncapped:delay",
+                                 "default:lbfgs", "default:lags"],
+    "defaults +delay": ["default:recurrent", "default:linear", "uncapped:delay",
+                        "default:lbfgs", "default:lags"],
+    "defaults, linear uncapped": ["default:recurrent", "uncapped:linear", "default:lbfgs",
+                                  "default:lags"],
+    "defaults, warm-up uncapped": ["uncapped:recurrent", "default:linear", "default:lbfgs",
+                                   "default:lags"],
+    "defaults -linear": ["default:recurrent", "default:lbfgs", "default:lags"],
+    "defaults -recurrent": ["default:linear", "default:lbfgs", "default:lags"],
+}
+
+
+def _none_or_int(text):
+    return None if text.lower() == "none" else int(text)
+
+
+def run(label, names, seeds, params, out, rnncv_json=None, log=print):
+    """Fit the CV with ``params`` on each series and seed; append one record per fit."""
+    kept = {}
+    fold_path = skcv._fold_path
+
+    def recording(base, alphas, start, X, y, sid, train, test, keep=False, **kw):
+        c0 = time.process_time()
+        path = fold_path(base, alphas, start, X, y, sid, train, test, keep=True, **kw)
+        # a copy: the CV refits its winner in place
+        kept[start, len(train)] = (copy.deepcopy(path.fitted), time.process_time() - c0)
+        return path
+
+    rnncv, commit = [], rd.git_commit()
+    skcv._fold_path = recording  # n_jobs=None: the paths run in this process
+    try:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in names:
+                sp = rd.split(rd.load_series(name))
+                X, y, Xt, yt = sp.X_train, sp.y_train, sp.X_test, sp.y_test
+                ridgecv = rd.ridgecv_test_mse(sp)
+                for seed in seeds:
+                    kept.clear()
+                    est = ElmanRNNRegressorCV(random_state=seed, **params)
+                    c0, w0 = time.process_time(), time.perf_counter()
+                    est.fit(X, y)
+                    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+                    own = float(np.mean((rd.predict_continuing(est, Xt).ravel() - yt) ** 2))
+                    record = _candidates(est, kept, X, y, Xt, yt)
+                    chosen = record["test"][est.best_index_]
+                    if chosen is None or not np.isclose(chosen, own, rtol=1e-9, atol=0):
+                        raise RuntimeError(f"{name} seed {seed}: the winner refitted here "
+                                           f"gives {chosen}, the CV {own}")
+                    record.update(label=label, series=name, seed=seed, ridgecv=ridgecv,
+                                  params={k: v for k, v in params.items()}, cpu=cpu,
+                                  commit=commit)
+                    out.write(json.dumps(record) + "\n")
+                    out.flush()
+                    rnncv.append(dict(series=name, model="rnncv", seed=seed, test_mse=own,
+                                      fit_cpu=cpu, fit_wall=wall,
+                                      params=rd._jsonable(rd.describe_fit(est)),
+                                      commit=commit))
+                    log(f"{label} {name} seed {seed}: {cpu:.1f} CPU s, chose "
+                        f"{est.start_} alpha={est.alpha_:g}, test {own / ridgecv:.3f}x "
+                        f"RidgeCV; CPU per start " + ", ".join(
+                            f"{s} {t:.1f}" for s, t in record["start_cpu"].items()))
+    finally:
+        skcv._fold_path = fold_path
+    if rnncv_json:
+        with open(rnncv_json, "w") as f:
+            json.dump(rnncv, f, indent=1)
+
+
+def _candidates(est, kept, X, y, Xt, yt):
+    """Fold scores of every candidate, and the test MSE of those a rule could choose."""
+    r = est.cv_results_
+    n_folds = sum(k.startswith("split") for k in r)
+    mse = -np.array([r[f"split{i}_test_score"] for i in range(n_folds)]).T
+    starts, alphas = list(r["param_start"]), [float(a) for a in r["param_alpha"]]
+    last = max(n for _, n in kept)
+    gain = mse[0] - mse[1:]
+    se = gain.std(axis=1, ddof=1) / np.sqrt(n_folds)
+    with np.errstate(invalid="ignore"):
+        choosable = (gain.mean(axis=1) > se) | (mse[1:].mean(axis=1) < mse[0].mean())
+    test = [None] * len(starts)
+    ridge = est._base().set_params(alpha=skcv._OFF_ALPHA,
+                                   lambda_D=est.linear_alpha_ / len(X)).fit(X, y)
+    test[0] = float(np.mean((rd.predict_continuing(ridge, Xt).ravel() - yt) ** 2))
+    per_start = {}
+    for k in range(1, len(starts)):
+        j = per_start.setdefault(starts[k], 0)
+        per_start[starts[k]] += 1
+        if not choosable[k - 1]:
+            continue
+        net = copy.deepcopy(kept[starts[k], last][0][j])
+        net.set_params(warm_start=skcv._warm_starts(net), lambda_D=est.linear_alpha_ / len(X))
+        net.fit(X, y)
+        test[k] = float(np.mean((rd.predict_continuing(net, Xt).ravel() - yt) ** 2))
+    start_cpu = {}
+    for (s, _), (_, t) in kept.items():
+        start_cpu[s] = start_cpu.get(s, 0.0) + t
+    return dict(starts=starts, alphas=alphas, mse=mse.tolist(), test=test,
+                start_cpu=start_cpu, chosen=int(est.best_index_))
+
+
+def _select(mse, selection):
+    return skcv._select(mse, selection)
+
+
+def report(path, configs=CONFIGS, selection="one_se", log=print):
+    """The CV's choice and test MSE (ratio to RidgeCV's) for each set of (label, start)."""
+    runs = {}
+    for line in open(path):
+        rec = json.loads(line)
+        runs.setdefault((rec["series"], rec["seed"]), {})[rec["label"]] = rec
+    table = {}
+    for (series, seed), by_label in runs.items():
+        ridge_rows = {json.dumps(rec["mse"][0]) for rec in by_label.values()}
+        if len(ridge_rows) != 1:
+            raise ValueError(f"{series} seed {seed}: the runs' ridge rows differ")
+        for name, members in configs.items():
+            rows, tests, cpu, labels = [0], [], 0.0, []
+            first = next(iter(by_label.values()))
+            mse, tests = [first["mse"][0]], [first["test"][0]]
+            if any(m.split(":")[0] not in by_label for m in members):
+                continue
+            for member in members:
+                label, start = member.split(":")
+                rec = by_label[label]
+                idx = [k for k, s in enumerate(rec["starts"]) if s == start]
+                if not idx:
+                    break
+                mse += [rec["mse"][k] for k in idx]
+                tests += [rec["test"][k] for k in idx]
+                labels += [f"{start} {rec['alphas'][k]:g}" for k in idx]
+                cpu += rec["start_cpu"][start]
+            else:
+                m = np.array(mse, float)
+                m[~np.isfinite(m)] = np.inf
+                best = _select(m, selection)
+                t = tests[best]
+                table.setdefault(name, {}).setdefault(series, []).append(
+                    (np.nan if t is None else t / first["ridgecv"],
+                     "ridge" if best == 0 else labels[best - 1], cpu))
+    series = list(dict.fromkeys(s for s, _ in runs))
+    names = [n for n in configs if n in table]
+    log(f"Test MSE / RidgeCV's, median over random starts ({selection}); last row: sum over "
+        f"the series of the median CPU s of the starts' paths.\n")
+    log("| series | " + " | ".join(names) + " |")
+    log("| --- |" + " --- |" * len(names))
+    for s in series:
+        log(f"| {s} | " + " | ".join(
+            f"{np.median([v[0] for v in table[n].get(s, [(np.nan,)])]):.3f}" for n in names)
+            + " |")
+    log("| CPU s | " + " | ".join(
+        f"{sum(np.median([v[2] for v in table[n][s]]) for s in series if s in table[n]):.0f}"
+        for n in names) + " |")
+    log("\nChoice per random start (ratio, candidate):")
+    for n in names:
+        log(f"- {n}: " + "; ".join(
+            f"{s} " + ", ".join(f"{v[0]:.3f} {v[1]}" for v in table[n][s])
+            for s in series if s in table[n]))
+    return table
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--label", default="default")
+    p.add_argument("--starts", default=None, help="comma-separated; default: the CV's")
+    p.add_argument("--warm-up-max-iter", type=_none_or_int, default=None,
+                   help="int or none; default: the CV's")
+    p.add_argument("--linear-start-max-iter", type=_none_or_int, default=None,
+                   help="int or none; default: the CV's")
+    p.add_argument("--sets", default=",".join(rd.SERIES))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--out", default=RESULTS)
+    p.add_argument("--rnncv-json", default=None,
+                   help="also write the CV's own results in real_data.py's record format")
+    p.add_argument("--report", action="store_true", help="only print the table of --out")
+    p.add_argument("--selection", default="one_se", choices=("one_se", "min"))
+    args = p.parse_args()
+    if args.report:
+        report(args.out, selection=args.selection)
+        return
+    params = {}
+    if args.starts is not None:
+        params["starts"] = tuple(args.starts.split(","))
+    for flag in ("warm_up_max_iter", "linear_start_max_iter"):
+        if f"--{flag.replace('_', '-')}" in sys.argv:
+            params[flag] = getattr(args, flag)
+    with open(args.out, "a") as out:
+        run(args.label, args.sets.split(","), [int(s) for s in args.seeds.split(",")],
+            params, out, args.rnncv_json)
+
+
+if __name__ == "__main__":
+    main()
