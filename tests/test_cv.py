@@ -288,3 +288,26 @@ def test_lags_start_refits_the_ridge_regression_on_the_prediction_lags():
     # and it beats ridge on the inputs alone on these rows
     ridge = Ridge(alpha=est.linear_alpha_).fit(X, y)
     assert np.mean((est.predict(X) - y) ** 2) < 0.5 * np.mean((ridge.predict(X) - y) ** 2)
+
+
+@pytest.mark.parametrize("selection", ["one_se", "min"])
+def test_choice_among_fewer_starts_follows_from_a_larger_run(selection):
+    """Each start's candidates are scored on their own (same folds, same initial draw), so a
+    CV fitted with a subset of the starts has exactly those rows of a larger run's
+    cv_results_, and chooses what the selection rule chooses among them
+    (benchmarks/cv_candidates.py relies on this)."""
+    from skalm.cv import _select
+
+    X, y = _memory(T=160)
+    kw = dict(estimator=ElmanRNNRegressor(**{**SMALL, "random_state": None}),
+              alphas=(1.0, 0.1), cv=TimeSeriesSplit(3), selection=selection,
+              random_state=3)  # the CV's draw seeds every start's network
+    big = ElmanRNNRegressorCV(starts=("recurrent", "linear", "lbfgs", "lags"), **kw).fit(X, y)
+    small = ElmanRNNRegressorCV(starts=("lags", "recurrent"), **kw).fit(X, y)
+    starts = big.cv_results_["param_start"]
+    rows = [0] + [k for s in ("lags", "recurrent") for k in np.flatnonzero(starts == s)]
+    for i in range(3):
+        assert_array_equal(small.cv_results_[f"split{i}_test_score"],
+                           big.cv_results_[f"split{i}_test_score"][rows])
+    mse = -np.array([big.cv_results_[f"split{i}_test_score"][rows] for i in range(3)]).T
+    assert small.best_index_ == _select(mse, selection)
