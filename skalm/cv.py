@@ -7,9 +7,9 @@ training rows:
 1. the linear path's penalty, exactly as :class:`~sklearn.linear_model.RidgeCV` would on the
    same folds (closed form, cheap);
 2. the recurrent part's penalty ``alpha`` along regularization paths, from strong to weak,
-   each fit warm-started from the previous one, from several starts (a network fitted
-   without the linear path, the ridge solution, the ridge regression on lags, and a network
-   fitted by L-BFGS), and the ridge regression on lags itself;
+   each fit warm-started from the previous one, from several starts (by default a network
+   fitted without the linear path, the ridge solution, and a network fitted by L-BFGS), and
+   the ridge regression on the lags of the linear prediction itself;
 3. between the ridge model itself ("recurrent part off") and the networks, by the
    one-standard-error rule: a network must beat ridge steadily over the folds.
 
