@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_data as rd  # noqa: E402
 
 import skalm.cv as skcv  # noqa: E402
-from skalm import ElmanRNNRegressorCV  # noqa: E402
+from skalm import ElmanRNNRegressor, ElmanRNNRegressorCV  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                        "cv_candidates.jsonl")
@@ -62,6 +62,15 @@ CONFIGS = {
 
 def _none_or_int(text):
     return None if text.lower() == "none" else int(text)
+
+
+def _estimator_params(text):
+    """``"max_inner_iter=20,gamma0=2"`` -> ``{"max_inner_iter": 20, "gamma0": 2.0}``."""
+    params = {}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=")
+        params[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    return params
 
 
 def run(label, names, seeds, params, out, rnncv_json=None, log=print):
@@ -98,7 +107,8 @@ def run(label, names, seeds, params, out, rnncv_json=None, log=print):
                         raise RuntimeError(f"{name} seed {seed}: the winner refitted here "
                                            f"gives {chosen}, the CV {own}")
                     record.update(label=label, series=name, seed=seed, ridgecv=ridgecv,
-                                  params={k: v for k, v in params.items()}, cpu=cpu,
+                                  params={k: repr(v) if k == "estimator" else v
+                                          for k, v in params.items()}, cpu=cpu,
                                   commit=commit)
                     out.write(json.dumps(record) + "\n")
                     out.flush()
@@ -217,6 +227,8 @@ def main():
                    help="int or none; default: the CV's")
     p.add_argument("--linear-start-max-iter", type=_none_or_int, default=None,
                    help="int or none; default: the CV's")
+    p.add_argument("--estimator-params", type=_estimator_params, default=None,
+                   help="settings of the tuned ElmanRNNRegressor, e.g. max_inner_iter=20")
     p.add_argument("--sets", default=",".join(rd.SERIES))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--out", default=RESULTS)
@@ -231,6 +243,8 @@ def main():
     params = {}
     if args.starts is not None:
         params["starts"] = tuple(args.starts.split(","))
+    if args.estimator_params:
+        params["estimator"] = ElmanRNNRegressor(**args.estimator_params)
     for flag in ("warm_up_max_iter", "linear_start_max_iter"):
         if f"--{flag.replace('_', '-')}" in sys.argv:
             params[flag] = getattr(args, flag)
