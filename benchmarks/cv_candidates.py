@@ -175,7 +175,7 @@ def report(path, configs=CONFIGS, selection="one_se", log=print):
         if len(ridge_rows) != 1:
             raise ValueError(f"{series} seed {seed}: the runs' ridge rows differ")
         for name, members in configs.items():
-            rows, tests, cpu, labels = [0], [], 0.0, []
+            cpu, labels = 0.0, []
             first = next(iter(by_label.values()))
             mse, tests = [first["mse"][0]], [first["test"][0]]
             if any(m.split(":")[0] not in by_label for m in members):
@@ -235,10 +235,15 @@ def main():
     p.add_argument("--rnncv-json", default=None,
                    help="also write the CV's own results in real_data.py's record format")
     p.add_argument("--report", action="store_true", help="only print the table of --out")
+    p.add_argument("--config", action="append", default=None, metavar="NAME=LABEL:START,...",
+                   help="with --report: a set of (label, start) to compare (repeatable); "
+                   "default: the sets of CONFIGS")
     p.add_argument("--selection", default="one_se", choices=("one_se", "min"))
     args = p.parse_args()
     if args.report:
-        report(args.out, selection=args.selection)
+        configs = CONFIGS if args.config is None else dict(
+            (c.split("=")[0], c.split("=")[1].split(",")) for c in args.config)
+        report(args.out, configs, selection=args.selection)
         return
     params = {}
     if args.starts is not None:
