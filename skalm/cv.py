@@ -118,7 +118,7 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
                warm_up_max_iter=None):
     """Fit ``base`` along ``alphas`` (warm-started) from one start on one fold (a
     :class:`_Path`; with ``keep``, a copy of the fitted network at each alpha).
-    ``warm_up_max_iter`` caps the ``"recurrent"`` start's warm-up fit."""
+    ``warm_up_max_iter`` caps the warm-up fit of a start in ``_WARM_UP_STARTS``."""
     est = clone(base).set_params(warm_start=_warm_starts(base))
     path = _Path([], [], [], [])
     if start in _WARM_UP_STARTS:
@@ -129,9 +129,8 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
         # (the gradient of the small recurrent weights is nearly zero there) where it stops.
         # The path then switches the skip path on.
         max_iter = est.max_iter
-        est.set_params(skip_connection=False, alpha=alphas[0])
-        if start == "recurrent":
-            est.set_params(max_iter=_capped(max_iter, warm_up_max_iter))
+        est.set_params(skip_connection=False, alpha=alphas[0],
+                       max_iter=_capped(max_iter, warm_up_max_iter))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X[train], y[train], **_sid_kwargs(sequence_id, train))
@@ -528,6 +527,8 @@ default=("recurrent", "linear", "lbfgs", "lags")
             "lags": {**grown, "init": "delay_prediction", "max_iter": 0},
         }
         bases = {start: clone(base).set_params(**start_params[start]) for start in starts}
+        # The warm-up cap is the "recurrent" start's alone: "lbfgs" keeps its 1000 iterations.
+        warm_up_caps = {"recurrent": self.warm_up_max_iter}
         # Longest folds first: with n_jobs > 1 the short ones then fill the gaps at the end
         # instead of one long fit running alone (the results do not depend on the order).
         jobs = [(i, start) for i in reversed(range(len(splits))) for start in starts]
@@ -535,7 +536,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
             delayed(_fold_path)(
                 clone(bases[start]).set_params(lambda_D=self.linear_alpha_ / len(splits[i][0])),
                 alphas, start, X, y, sequence_id, *splits[i], keep=i == last,
-                warm_up_max_iter=self.warm_up_max_iter)
+                warm_up_max_iter=warm_up_caps.get(start))
             for i, start in jobs
         )))
 
