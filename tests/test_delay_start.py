@@ -29,6 +29,19 @@ def _data(T=120, n=2, m=1, seed=0):
     return X, Y + 0.1 * rng.standard_normal((T, m))
 
 
+def _lambdas(lam):
+    """lambda_A = lambda_D = ``lam`` (the line's lags and the inputs), lambda_c = 0 as in
+    Ridge's unpenalized intercept; the recurrent blocks' penalties play no part in the start."""
+    return Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
+
+
+def _line(X, Y, r, lam, activation="relu", layout=None, **kwargs):
+    """The delay start's weights and its hidden states over X."""
+    act = get_activation(activation)
+    w = delay_line_start(X, Y, r, _lambdas(lam), act, layout=layout, **kwargs)
+    return w, forward(w, X, act, layout)[1]
+
+
 def _shift(S):
     """beta of the docstring of delay_line_start: max(0, -min) + std, per column."""
     return np.maximum(0.0, -S.min(axis=0)) + S.std(axis=0)
@@ -69,10 +82,7 @@ def test_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
     T, n = X.shape
     r = 9  # 4 blocks of 2 inputs and one unit left over
     lam = 0.02
-    lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
-    act = get_activation(activation)
-    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip)
-    H = forward(w, X, act)[1]
+    w, H = _line(X, Y, r, lam, activation, skip_connection=skip)
     lags, beta = _lags(X, r // n, np.arange(T) == 0)
     # the hidden states are the delay line: block 0 is x_t + beta, block j lag j
     assert_allclose(H[:, :n], X + beta, rtol=1e-12, atol=1e-12)
@@ -92,10 +102,7 @@ def test_delay_line_restarts_with_each_sequence(lags_of):
     first = np.zeros(60, bool)
     first[[0, 25]] = True
     layout = SequenceLayout.from_sequence_id(np.r_[np.zeros(25), np.ones(35)])
-    act = get_activation("relu")
-    lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
-    w = delay_line_start(X, Y, 6, lambdas, act, layout=layout, lags_of=lags_of)
-    H = forward(w, X, act, layout)[1]
+    w, H = _line(X, Y, 6, 0.01, layout=layout, lags_of=lags_of)
     if lags_of == "inputs":  # copies of the inputs: exact
         assert_allclose(H[:, 2:6], _lags(X, 3, first)[0], rtol=1e-12, atol=1e-12)
     else:  # the prediction comes out of a ridge solve: to rounding
@@ -112,11 +119,7 @@ def test_prediction_delay_start_predicts_as_ridge_on_the_lags(activation, skip, 
     r = 11 if m == 1 else 13  # x_t, s_t, 7 (m=1) or 4 (m=2) lags of s, one unit left over
     n_lags = (r - n) // m - 1
     lam = 0.02
-    lambdas = Lambdas(lam, 1.0, 1.0, 1.0, 0.0, 1e-8, D=lam)
-    act = get_activation(activation)
-    w = delay_line_start(X, Y, r, lambdas, act, skip_connection=skip,
-                         lags_of="prediction")
-    H = forward(w, X, act)[1]
+    w, H = _line(X, Y, r, lam, activation, skip_connection=skip, lags_of="prediction")
     lags = _prediction_lags(X, Y, lam, n_lags, np.arange(T) == 0)
     used = n + (n_lags + 1) * m
     # the hidden states are the delay line: x_t + beta, then s_t + beta_s and its lags
@@ -142,10 +145,8 @@ def test_delay_line_reaches_further_back_than_lags_of_every_input():
     w = np.array([1.0, -0.5, 0.25])
     y = X @ w
     y[12:] += X[:-12] @ w
-    act = get_activation("relu")
-    lambdas = Lambdas(1e-6, 1.0, 1.0, 1.0, 0.0, 1e-8, D=1e-6)
-    start = delay_line_start(X, y[:, None], r, lambdas, act, lags_of="prediction")
-    pred = predict_outputs(start, forward(start, X, act)[1], X)[:, 0]
+    start, H = _line(X, y[:, None], r, 1e-6, lags_of="prediction")
+    pred = predict_outputs(start, H, X)[:, 0]
     lags = np.hstack([X] + [np.vstack([np.zeros((j, n)), X[:-j]]) for j in range(1, 6)])
     ridge = Ridge(alpha=T * 1e-6).fit(lags, y).predict(lags)
     later = slice(40, None)
@@ -154,7 +155,7 @@ def test_delay_line_reaches_further_back_than_lags_of_every_input():
 
 def test_delay_start_rejects_what_cannot_hold_it():
     X, Y = _data()
-    lambdas = Lambdas(0.01, 1.0, 1.0, 1.0, 0.0, 1e-8, D=0.01)
+    lambdas = _lambdas(0.01)
     with pytest.raises(ValueError, match="identity on positive inputs"):
         delay_line_start(X, Y, 8, lambdas, get_activation("tanh"))
     with pytest.raises(ValueError, match="n_hidden >= n_features"):
