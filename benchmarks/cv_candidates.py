@@ -135,8 +135,11 @@ def _candidates(est, kept, X, y, Xt, yt):
     starts, alphas = list(r["param_start"]), [float(a) for a in r["param_alpha"]]
     last = max(n for _, n in kept)
     # Either rule compares a network with ridge alone (one-SE: its paired gains; min: its
-    # mean), so a network it can choose in any set of starts is one it chooses beside ridge.
-    choosable = [any(skcv._select(mse[[0, k]], rule) == 1 for rule in ("one_se", "min"))
+    # mean), so a network it can choose in any set of starts is one it chooses beside ridge,
+    # with the folds weighted either way.
+    sizes = [len(tr) for tr, _ in est._splits(X)]
+    choosable = [any(skcv._select(mse[[0, k]], rule, w) == 1
+                     for rule in ("one_se", "min") for w in (None, sizes))
                  for k in range(1, len(starts))]
     test = [None] * len(starts)
     ridge = est._base().set_params(alpha=skcv._OFF_ALPHA,
@@ -156,10 +159,19 @@ def _candidates(est, kept, X, y, Xt, yt):
     for (s, _), (_, t) in kept.items():
         start_cpu[s] = start_cpu.get(s, 0.0) + t
     return dict(starts=starts, alphas=alphas, mse=mse.tolist(), test=test,
-                start_cpu=start_cpu, chosen=int(est.best_index_))
+                start_cpu=start_cpu, chosen=int(est.best_index_), train_sizes=sizes)
 
 
-def report(path, configs=CONFIGS, selection="one_se", log=print):
+def _train_sizes(rec):
+    """The folds' training rows (records made before they were stored: TimeSeriesSplit(5)
+    of the series' training part, the CV's default)."""
+    if "train_sizes" in rec:
+        return rec["train_sizes"]
+    n = len(rd.split(rd.load_series(rec["series"])).y_train)
+    return [len(tr) for tr, _ in skcv.TimeSeriesSplit(5).split(np.zeros(n))]
+
+
+def report(path, configs=CONFIGS, selection="one_se", fold_weights="train_size", log=print):
     """The CV's choice and test MSE (ratio to RidgeCV's) for each set of (label, start)."""
     runs = {}
     for line in open(path):
@@ -189,14 +201,16 @@ def report(path, configs=CONFIGS, selection="one_se", log=print):
             else:
                 m = np.array(mse, float)
                 m[~np.isfinite(m)] = np.inf
-                best = skcv._select(m, selection)
+                weights = _train_sizes(first) if fold_weights == "train_size" else None
+                best = skcv._select(m, selection, weights)
                 t = tests[best]
                 table.setdefault(name, {}).setdefault(series, []).append(
                     (np.nan if t is None else t / first["ridgecv"],
                      "ridge" if best == 0 else labels[best - 1], cpu))
     series = list(dict.fromkeys(s for s, _ in runs))
     names = [n for n in configs if n in table]
-    log(f"Test MSE / RidgeCV's, median over random starts ({selection}); last row: sum over "
+    log(f"Test MSE / RidgeCV's, median over random starts ({selection}, folds weighted: "
+        f"{fold_weights}); last row: sum over "
         f"the series of the median CPU s of the starts' paths.\n")
     log("| series | " + " | ".join(names) + " |")
     log("| --- |" + " --- |" * len(names))
@@ -235,11 +249,13 @@ def main():
                    help="with --report: a set of (label, start) to compare (repeatable); "
                    "default: the sets of CONFIGS")
     p.add_argument("--selection", default="one_se", choices=("one_se", "min"))
+    p.add_argument("--fold-weights", default="train_size", choices=("train_size", "uniform"),
+                   help="with --report: the folds' weights in the selection rule")
     args = p.parse_args()
     if args.report:
         configs = CONFIGS if args.config is None else dict(
             (c.split("=")[0], c.split("=")[1].split(",")) for c in args.config)
-        report(args.out, configs, selection=args.selection)
+        report(args.out, configs, selection=args.selection, fold_weights=args.fold_weights)
         return
     params = {}
     if args.starts is not None:

@@ -102,12 +102,17 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap, linear_ca
                     -np.mean((pred - y[te]) ** 2), rel=1e-10
                 )
     scores = np.array([est.cv_results_[f"split{i}_test_score"] for i in range(3)]).T
-    assert_allclose(est.cv_results_["mean_test_score"], scores.mean(axis=1), rtol=1e-12)
+    # fold_weights="train_size": each fold weighs as many as its training rows
+    sizes = [len(tr) for tr, _ in cv.split(X)]
+    mean = np.average(scores, axis=1, weights=sizes)
+    assert_allclose(est.cv_results_["mean_test_score"], mean, rtol=1e-12)
     best = est.best_index_
     assert est.alpha_ == est.cv_results_["param_alpha"][best]
-    assert est.best_score_ == pytest.approx(scores[best].mean())
+    assert est.best_score_ == pytest.approx(mean[best])
     if selection == "min":
-        assert best == int(np.argmax(scores.mean(axis=1)))
+        assert best == int(np.argmax(mean))
+    else:
+        assert best == _one_se_oracle(-scores, sizes)
     if best > 0:  # the refit starts from the last fold's fit at the winning alpha and start
         net = kept[est.start_][(best - 1) % 2].set_params(
             lambda_D=lam_D / len(y), warm_start=est.start_ != "lags").fit(X, y)
@@ -137,16 +142,21 @@ def test_lbfgs_start_drops_the_other_solvers_settings():
         -np.mean((pred - y[te]) ** 2), rel=1e-10)
 
 
-def _one_se_oracle(mse):
-    """The one-standard-error rule written out fold by fold, for the test below."""
+def _one_se_oracle(mse, weights=None):
+    """The one-standard-error rule written out fold by fold. With weights, the standard
+    error of a weighted mean of k independent folds, each fold's variance estimated by its
+    squared deviation (the sandwich estimate), times k / (k - 1)."""
     k = mse.shape[1]
+    w = [1.0] * k if weights is None else list(weights)
+    w = [wi / sum(w) for wi in w]
     chosen, chosen_mean = 0, np.inf
     for c in range(1, mse.shape[0]):
         gains = [mse[0, f] - mse[c, f] for f in range(k)]
-        mean_gain = sum(gains) / k
-        se = (sum((g - mean_gain) ** 2 for g in gains) / (k - 1)) ** 0.5 / k ** 0.5
-        if mean_gain > se and mse[c].mean() < chosen_mean:
-            chosen, chosen_mean = c, mse[c].mean()
+        mean_gain = sum(wf * g for wf, g in zip(w, gains))
+        var = sum(wf**2 * (g - mean_gain) ** 2 for wf, g in zip(w, gains)) * k / (k - 1)
+        mean_c = sum(wf * m for wf, m in zip(w, mse[c]))
+        if mean_gain > var**0.5 and mean_c < chosen_mean:
+            chosen, chosen_mean = c, mean_c
     return chosen
 
 
@@ -167,7 +177,43 @@ def test_one_se_rule_cases():
     rng = np.random.RandomState(0)
     for _ in range(200):
         mse = rng.uniform(0.5, 1.5, size=(5, 4))
+        sizes = rng.randint(1, 100, size=4)
         assert _select(mse, "one_se") == _one_se_oracle(mse)
+        assert _select(mse, "one_se", sizes) == _one_se_oracle(mse, sizes)
+        # equal weights are the unweighted rule, the textbook std(ddof=1) / sqrt(k)
+        assert _select(mse, "one_se", [7.0] * 4) == _select(mse, "one_se")
+        assert _select(mse, "min", sizes) == int(np.argmin(np.average(mse, 1, sizes)))
+
+
+def test_fold_weights_favour_a_network_that_wins_once_trained_on_more_rows():
+    """A network that loses on the first, shortest fold and wins on the others by the same
+    margin: with equal weights its gains' spread keeps it within one standard error of
+    ridge; weighted by training rows (TimeSeriesSplit's 1:2:3:4:5), it is chosen."""
+    from skalm.cv import _select
+
+    ridge = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
+    late = np.array([1.4, 0.9, 0.9, 0.9, 0.9])
+    mse = np.array([ridge, late])
+    assert _select(mse, "one_se") == 0
+    assert _select(mse, "one_se", [1, 2, 3, 4, 5]) == 1
+    assert _one_se_oracle(mse) == 0 and _one_se_oracle(mse, [1, 2, 3, 4, 5]) == 1
+
+
+def test_uniform_fold_weights_give_the_plain_mean():
+    X, y = _memory(T=160)
+    kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3),
+              starts=("lags", "recurrent"))
+    plain = ElmanRNNRegressorCV(fold_weights="uniform", **kw).fit(X, y)
+    weighted = ElmanRNNRegressorCV(**kw).fit(X, y)
+    scores = np.array([plain.cv_results_[f"split{i}_test_score"] for i in range(3)]).T
+    for i in range(3):  # the weights change the means, not the fits
+        assert_array_equal(weighted.cv_results_[f"split{i}_test_score"], scores[:, i])
+    assert_allclose(plain.cv_results_["mean_test_score"], scores.mean(axis=1), rtol=1e-12)
+    assert_allclose(plain.cv_results_["std_test_score"], scores.std(axis=1), rtol=1e-12)
+    sizes = [len(tr) for tr, _ in TimeSeriesSplit(3).split(X)]
+    mean = np.average(scores, axis=1, weights=sizes)
+    assert_allclose(weighted.cv_results_["std_test_score"],
+                    np.sqrt(np.average((scores - mean[:, None]) ** 2, 1, sizes)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("data_seed", [0])
@@ -223,6 +269,7 @@ def test_clone_pickle_and_params_untouched():
         ({"starts": ["recurrent", "other"]}, ValueError, "starts"),
         ({"starts": []}, ValueError, "starts"),
         ({"selection": "best"}, ValueError, "selection"),
+        ({"fold_weights": "rows"}, ValueError, "fold_weights"),
         ({"starts": ["delay"], "linear_start_activation": None}, ValueError, "init='delay'"),
     ],
 )
@@ -310,4 +357,5 @@ def test_choice_among_fewer_starts_follows_from_a_larger_run(selection):
         assert_array_equal(small.cv_results_[f"split{i}_test_score"],
                            big.cv_results_[f"split{i}_test_score"][rows])
     mse = -np.array([big.cv_results_[f"split{i}_test_score"][rows] for i in range(3)]).T
-    assert small.best_index_ == _select(mse, selection)
+    sizes = [len(tr) for tr, _ in TimeSeriesSplit(3).split(X)]
+    assert small.best_index_ == _select(mse, selection, sizes)
