@@ -378,15 +378,16 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     if lags_of not in DELAY_LINES.values():
         raise ValueError(f"lags_of must be one of {sorted(DELAY_LINES.values())}, got "
                          f"{lags_of!r}.")
+    init = next(k for k, v in DELAY_LINES.items() if v == lags_of)  # the name users pass
     if r < n:
-        raise ValueError(f"init='delay' needs n_hidden >= n_features to hold the inputs, "
+        raise ValueError(f"init={init!r} needs n_hidden >= n_features to hold the inputs, "
                          f"got n_hidden={r} and {n} features.")
     z = np.logspace(-3, 3, 13)
     with np.errstate(all="ignore"):
         identity = np.allclose(np.asarray(activation.sigma(z), dtype=float), z, rtol=1e-12)
     if not identity:
         raise ValueError(
-            f"init='delay' needs an activation that is the identity on positive inputs "
+            f"init={init!r} needs an activation that is the identity on positive inputs "
             f"(relu, leaky_relu, elu), got {type(activation).__name__}."
         )
     dtype = X.dtype

@@ -160,11 +160,13 @@ def test_delay_start_rejects_what_cannot_hold_it():
         delay_line_start(X, Y, 8, lambdas, get_activation("tanh"))
     with pytest.raises(ValueError, match="n_hidden >= n_features"):
         delay_line_start(X, Y, 1, lambdas, get_activation("relu"))
-    with pytest.raises(ValueError, match="init='delay'"):
+    with pytest.raises(ValueError, match="init='delay' needs an activation"):
         ElmanRNNRegressor(init="delay", activation="tanh", max_iter=2).fit(X, Y[:, 0])
-    with pytest.raises(ValueError, match="identity on positive inputs"):
+    with pytest.raises(ValueError, match="init='delay_prediction' needs an activation"):
         ElmanRNNRegressor(init="delay_prediction", activation="tanh", max_iter=2).fit(
             X, Y[:, 0])
+    with pytest.raises(ValueError, match="init='delay_prediction' needs n_hidden"):
+        delay_line_start(X, Y, 1, lambdas, get_activation("relu"), lags_of="prediction")
     with pytest.raises(ValueError, match="lags_of"):
         delay_line_start(X, Y, 8, lambdas, get_activation("relu"), lags_of="outputs")
 
