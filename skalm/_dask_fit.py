@@ -13,6 +13,10 @@ passes are sequential in time), without ``early_stopping``.
 
 ``predict`` on a dask array returns a dask array: a chain of one task per block, each
 running the recurrence over its rows from the last hidden state of the block before.
+
+A dask DataFrame (X) or Series (y) is taken as the dask array of its values, one block per
+partition (their lengths computed: one pass over the data), and a DataFrame's string column
+names become ``feature_names_in_``, as with a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -63,9 +67,31 @@ def _client():
         ) from exc
 
 
+def _is_dask_frame(a):
+    """A dask DataFrame or Series (without importing dask.dataframe when it was not)."""
+    if "dask.dataframe" not in sys.modules:
+        return False
+    import dask.dataframe as dd
+
+    return isinstance(a, (dd.DataFrame, dd.Series))
+
+
+def _feature_names(X):
+    """A dask DataFrame's column names when they are all strings (sklearn's rule), else None."""
+    if not _is_dask_frame(X) or X.ndim != 2:
+        return None
+    names = np.asarray(X.columns, dtype=object)
+    return names if all(isinstance(c, str) for c in names) else None
+
+
 def _as_dask(name, a):
     import dask.array as da
 
+    if _is_dask_frame(a):
+        if any(dtype.kind not in "biuf" for dtype in np.atleast_1d(a.dtypes)):
+            raise ValueError(f"{name} must hold numbers, got a dask "
+                             f"{type(a).__name__} with dtypes {list(np.atleast_1d(a.dtypes))}.")
+        a = a.to_dask_array(lengths=True)  # one block per partition
     a = a if is_dask(a) else da.from_array(np.asarray(a))
     if any(np.isnan(c) for axis in a.chunks for c in axis):
         raise ValueError(f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes().")
@@ -138,6 +164,7 @@ def fit(estimator, X, y, sequence_id=None):
 
     client = _client()
     y_1d = getattr(y, "ndim", 2) == 1
+    names = _feature_names(X)
     X, Y = _check_data(X, y)
     (T, n), m = X.shape, Y.shape[1]
     sequence_id = _rows_of(sequence_id)
@@ -174,6 +201,8 @@ def fit(estimator, X, y, sequence_id=None):
     )
     estimator.n_features_in_ = n
     vars(estimator).pop("feature_names_in_", None)
+    if names is not None:
+        estimator.feature_names_in_ = names
     return estimator
 
 
@@ -193,6 +222,12 @@ def predict(estimator, X, sequence_id=None, initial_state=None, return_state=Fal
     if sequence_id is not None:
         raise ValueError("sequence_id is not supported when X is a dask array; predict each "
                          "sequence on its own.")
+    names, fitted_names = _feature_names(X), getattr(estimator, "feature_names_in_", None)
+    if (names is not None and fitted_names is not None
+            and not np.array_equal(names, fitted_names)):
+        raise ValueError(f"The feature names of X, {list(names)}, should match those that "
+                         f"were passed during fit, {list(fitted_names)}.")
+    X = _as_dask("X", X)
     if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
         raise ValueError(f"X has shape {X.shape}, but {type(estimator).__name__} is expecting "
                          f"{estimator.n_features_in_} features as input.")

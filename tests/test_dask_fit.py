@@ -255,6 +255,36 @@ def test_dask_input_errors(client, monkeypatch):
         ElmanRNNRegressor().fit(Xd, yd)
 
 
+def test_fit_on_dask_dataframe_equals_fit_on_pandas(client):
+    """A dask DataFrame X and Series y (dask-ml's other input) fit as the dask arrays of their
+    values, one block per partition: the in-memory fit on the pandas frames to a relative
+    1e-8, its column names as feature_names_in_, and predict takes the frame."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe", reason="needs the 'distributed' extra's "
+                             "dask[dataframe]")
+    X, y = series(3000, seed=3)
+    df, ys = pd.DataFrame(X, columns=["speed", "load"]), pd.Series(y, name="y")
+    ddf, dys = dd.from_pandas(df, npartitions=3), dd.from_pandas(ys, npartitions=3)
+    ref, ref_warn = fit_recording_warnings(ElmanRNNRegressor(**FIT), df, ys)
+    est, est_warn = fit_recording_warnings(ElmanRNNRegressor(**FIT), ddf, dys)
+    assert est_warn == ref_warn and est.n_iter_ == ref.n_iter_
+    for a, b in zip(est.weights_, ref.weights_):
+        if b is not None:
+            assert float(np.max(np.abs(a - b)) / np.max(np.abs(b))) <= 1e-8
+    assert list(est.feature_names_in_) == list(ref.feature_names_in_) == ["speed", "load"]
+    pred = est.predict(ddf, initial_state="zeros")
+    assert isinstance(pred, da.Array) and pred.chunks == (tuple(len(p) for p in
+                                                                 np.array_split(y, 3)),)
+    np.testing.assert_allclose(pred.compute(), ref.predict(df, initial_state="zeros"),
+                               rtol=1e-7, atol=1e-10)
+    # the frame's column names are checked as for a pandas frame
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(ddf.rename(columns={"load": "torque"}))
+    text = dd.from_pandas(df.assign(load=df["load"].astype(str)), npartitions=3)
+    with pytest.raises(ValueError, match="X must hold numbers"):
+        ElmanRNNRegressor(**FIT).fit(text, dys)
+
+
 def test_bytes_per_sweep_do_not_grow_with_T():
     small = sd.bytes_per_sweep(100, 10, 1, n_chunks=4)
     assert small == sd.bytes_per_sweep(100, 10, 1, n_chunks=4)
