@@ -171,7 +171,7 @@ def _train_sizes(rec):
     return [len(tr) for tr, _ in skcv.TimeSeriesSplit(5).split(np.zeros(n))]
 
 
-def report(path, configs=CONFIGS, selection="one_se", fold_weights="train_size", log=print):
+def report(path, configs=CONFIGS, selection="one_se", fold_weights="uniform", log=print):
     """The CV's choice and test MSE (ratio to RidgeCV's) for each set of (label, start)."""
     runs = {}
     for line in open(path):
@@ -272,7 +272,7 @@ def main():
                    help="with --report: a set of (label, start) to compare (repeatable); "
                    "default: the sets of CONFIGS")
     p.add_argument("--selection", default="one_se", choices=("one_se", "min"))
-    p.add_argument("--fold-weights", default="train_size", choices=("train_size", "uniform"),
+    p.add_argument("--fold-weights", default="uniform", choices=("uniform", "train_size"),
                    help="with --report: the folds' weights in the selection rule")
     args = p.parse_args()
     if args.report:

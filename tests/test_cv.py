@@ -64,7 +64,8 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap, linear_ca
     starts = ["recurrent", "linear", "delay", "lbfgs", "lags"]
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=alphas, cv=cv, starts=starts,
                               selection=selection, warm_up_max_iter=cap,
-                              linear_start_max_iter=linear_cap).fit(X, y)
+                              linear_start_max_iter=linear_cap,
+                              fold_weights="train_size").fit(X, y)
     lam_D = est.linear_alpha_
     assert list(est.cv_results_["param_start"]) == ["none"] + [s for s in starts for _ in alphas]
     assert_array_equal(est.cv_results_["param_alpha"], [np.inf] + list(alphas) * 5)
@@ -102,7 +103,8 @@ def test_path_scores_and_refit_match_fits_made_by_hand(selection, cap, linear_ca
                     -np.mean((pred - y[te]) ** 2), rel=1e-10
                 )
     scores = np.array([est.cv_results_[f"split{i}_test_score"] for i in range(3)]).T
-    # fold_weights="train_size": each fold weighs as many as its training rows
+    # fold_weights="train_size": each fold weighs as many as its training rows (equal
+    # weights: test_uniform_fold_weights_give_the_plain_mean)
     sizes = [len(tr) for tr, _ in cv.split(X)]
     mean = np.average(scores, axis=1, weights=sizes)
     assert_allclose(est.cv_results_["mean_test_score"], mean, rtol=1e-12)
@@ -203,13 +205,14 @@ def test_uniform_fold_weights_give_the_plain_mean():
     X, y = _memory(T=160)
     kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3),
               starts=("lags", "recurrent"))
-    plain = ElmanRNNRegressorCV(fold_weights="uniform", **kw).fit(X, y)
-    weighted = ElmanRNNRegressorCV(**kw).fit(X, y)
+    plain = ElmanRNNRegressorCV(**kw).fit(X, y)  # equal weights, the default
+    weighted = ElmanRNNRegressorCV(fold_weights="train_size", **kw).fit(X, y)
     scores = np.array([plain.cv_results_[f"split{i}_test_score"] for i in range(3)]).T
     for i in range(3):  # the weights change the means, not the fits
         assert_array_equal(weighted.cv_results_[f"split{i}_test_score"], scores[:, i])
     assert_allclose(plain.cv_results_["mean_test_score"], scores.mean(axis=1), rtol=1e-12)
     assert_allclose(plain.cv_results_["std_test_score"], scores.std(axis=1), rtol=1e-12)
+    assert plain.best_index_ == _one_se_oracle(-scores)
     sizes = [len(tr) for tr, _ in TimeSeriesSplit(3).split(X)]
     mean = np.average(scores, axis=1, weights=sizes)
     assert_allclose(weighted.cv_results_["std_test_score"],
@@ -357,5 +360,4 @@ def test_choice_among_fewer_starts_follows_from_a_larger_run(selection):
         assert_array_equal(small.cv_results_[f"split{i}_test_score"],
                            big.cv_results_[f"split{i}_test_score"][rows])
     mse = -np.array([big.cv_results_[f"split{i}_test_score"][rows] for i in range(3)]).T
-    sizes = [len(tr) for tr, _ in TimeSeriesSplit(3).split(X)]
-    assert small.best_index_ == _select(mse, selection, sizes)
+    assert small.best_index_ == _select(mse, selection)
