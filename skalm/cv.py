@@ -371,6 +371,12 @@ default=("recurrent", "linear", "lbfgs", "lags")
     n_jobs : int, default=None
         Folds fitted in parallel (:class:`sklearn.utils.parallel.Parallel`; None: 1).
 
+    verbose : int, default=0
+        0: silent. 1 or more: what the search will fit, joblib's progress over the fold
+        paths (every path of a fold and start is one task), and the choice, on standard
+        output (joblib's lines on standard error). The networks' own ``verbose`` is
+        ``estimator``'s.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initial weights when ``estimator.random_state`` is None: every
         fold and the refit start from the same draw.
@@ -437,6 +443,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
         "fold_weights": [StrOptions({"uniform", "train_size"})],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -454,6 +461,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
         fold_weights="uniform",
         cv=None,
         n_jobs=None,
+        verbose=0,
         random_state=None,
     ):
         self.estimator = estimator
@@ -467,6 +475,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
         self.fold_weights = fold_weights
         self.cv = cv
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     @staticmethod
@@ -579,7 +588,11 @@ default=("recurrent", "linear", "lbfgs", "lags")
         # Longest folds first: with n_jobs > 1 the short ones then fill the gaps at the end
         # instead of one long fit running alone (the results do not depend on the order).
         jobs = [(i, start) for i in reversed(range(len(splits))) for start in starts]
-        paths = dict(zip(jobs, Parallel(n_jobs=self.n_jobs)(
+        if self.verbose:
+            print(f"{type(self).__name__}: {len(splits)} folds x {len(starts)} starts "
+                  f"({', '.join(starts)}), {len(alphas)} alphas each, plus the ridge "
+                  f"model (linear_alpha_={self.linear_alpha_:g}): {len(jobs)} paths")
+        paths = dict(zip(jobs, Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fold_path)(
                 clone(bases[start]).set_params(lambda_D=self.linear_alpha_ / len(splits[i][0])),
                 alphas, start, X, y, sequence_id, *splits[i], keep=i == last,
@@ -620,6 +633,12 @@ default=("recurrent", "linear", "lbfgs", "lags")
         self.start_ = None if best == 0 else str(candidate_starts[best])
         self.best_index_ = best
         self.best_score_ = float(-mean[best])
+        if self.verbose:
+            chosen = ("the ridge model" if best == 0
+                      else f"start {self.start_!r}, alpha={self.alpha_:g}")
+            print(f"{type(self).__name__}: chose {chosen}, mean validation MSE "
+                  f"{mean[best]:.4g} (the ridge model's {mean[0]:.4g}); refitting on "
+                  f"{X.shape[0]} rows")
 
         # 4. refit on all rows. The RNN starts from the last fold's fit at the chosen alpha
         # and start: that fold's rows are the longest stretch of the data, and its fit is the

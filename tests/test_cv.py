@@ -201,6 +201,20 @@ def test_fold_weights_favour_a_network_that_wins_once_trained_on_more_rows():
     assert _one_se_oracle(mse) == 0 and _one_se_oracle(mse, [1, 2, 3, 4, 5]) == 1
 
 
+def test_verbose_reports_the_search_and_the_choice(capsys):
+    X, y = _memory(T=160)
+    kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3),
+              starts=("lags", "recurrent"))
+    ElmanRNNRegressorCV(**kw).fit(X, y)
+    assert capsys.readouterr().out == ""  # silent by default
+    est = ElmanRNNRegressorCV(verbose=1, **kw).fit(X, y)
+    out = capsys.readouterr().out
+    assert "3 folds x 2 starts (lags, recurrent), 1 alphas each" in out
+    chosen = ("the ridge model" if est.best_index_ == 0
+              else f"start {est.start_!r}, alpha={est.alpha_:g}")
+    assert f"chose {chosen}, mean validation MSE {-est.best_score_:.4g}" in out
+
+
 def test_uniform_fold_weights_give_the_plain_mean():
     X, y = _memory(T=160)
     kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3),
