@@ -59,6 +59,9 @@ _DEFAULT_STARTS = ("recurrent", "linear", "lbfgs", "lags")
 #: The starts whose path begins with a fit without the skip path.
 _WARM_UP_STARTS = ("recurrent", "lbfgs")
 
+#: Starts whose hidden units hold the inputs (a delay line): they need n_hidden >= n_features.
+_DELAY_STARTS = ("delay", "lags")
+
 #: Settings of the ``"lbfgs"`` start's fits: L-BFGS on the network's own objective, up to
 #: 1000 iterations each. L-BFGS's default cap of 500 left NARMA-10 at 0.11-0.18x RidgeCV's
 #: test MSE where 1000 reach 0.018-0.025x (``benchmarks/real_data.py``'s split, alpha=0.1,
@@ -297,7 +300,9 @@ default=("recurrent", "linear", "lbfgs", "lags")
           co2, 0.76x on elnino, 0.16x on interest_inflation, 1.001x on sp500; ridge kept
           on sunspots, nile and macrodata. Its fits take 0.1-0.6 CPU s per CV there.
 
-        The CV keeps whichever start wins.
+        The CV keeps whichever start wins. The delay-line starts (``"delay"``, ``"lags"``)
+        hold the inputs in the hidden units: when ``X`` has more features than the network
+        has hidden units they are left out (``cv_results_`` has no rows for them).
 
     linear_start_activation : str, Activation or None, default="relu"
         Activation of the networks on the ``"linear"``, ``"delay"`` and ``"lags"``
@@ -569,6 +574,13 @@ default=("recurrent", "linear", "lbfgs", "lags")
         # 2. the recurrent penalty along the path, fold by fold, from each start
         starts = self._checked_starts()
         base = self._base()
+        if X.shape[1] > base.n_hidden:  # no room for a delay line of the inputs
+            starts = [s for s in starts if s not in _DELAY_STARTS]
+            if not starts:
+                raise ValueError(
+                    f"starts={self.starts!r} are delay lines, which need n_hidden >= "
+                    f"n_features; the network has n_hidden={base.n_hidden} and X has "
+                    f"{X.shape[1]} features. Add another start or raise n_hidden.")
         last = len(splits) - 1
         # What each start sets on the network. "delay" early-stops: on the first folds' few
         # rows the lag network fitted to the end overfits (its validation loss grows past

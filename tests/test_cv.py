@@ -201,6 +201,23 @@ def test_fold_weights_favour_a_network_that_wins_once_trained_on_more_rows():
     assert _one_se_oracle(mse) == 0 and _one_se_oracle(mse, [1, 2, 3, 4, 5]) == 1
 
 
+def test_more_features_than_hidden_units_leaves_the_delay_starts_out():
+    """The delay lines hold the inputs in the hidden units; with wider X the search runs the
+    other starts (it raised from inside the "lags" start before) and says which."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((150, 7))  # SMALL has 5 hidden units
+    y = X[:, 0] + 0.5 * np.roll(X[:, 1], 1)
+    kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3))
+    est = ElmanRNNRegressorCV(**kw).fit(X, y)
+    assert list(est.cv_results_["param_start"]) == ["none", "recurrent", "linear", "lbfgs"]
+    assert est.predict(X).shape == (150,)
+    with pytest.raises(ValueError, match="n_hidden=5 and X has 7 features"):
+        ElmanRNNRegressorCV(starts=("lags", "delay"), **kw).fit(X, y)
+    # at n_features == n_hidden the line fits (it holds the inputs, no lags): kept
+    narrow = ElmanRNNRegressorCV(starts=("lags",), **kw).fit(X[:, :5], y)
+    assert list(narrow.cv_results_["param_start"]) == ["none", "lags"]
+
+
 def test_verbose_reports_the_search_and_the_choice(capsys):
     X, y = _memory(T=160)
     kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3),
