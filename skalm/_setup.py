@@ -173,9 +173,11 @@ default="normal"
     output weights as the ridge regression on what it holds
     (:func:`skalm.model.delay_line_start`), so the fit starts from a linear
     autoregressive model and grows the recurrence from it. ``"delay"`` holds the inputs of
-    the last ``n_hidden // n_features`` steps; ``"delay_prediction"`` the inputs and the
-    last ``(n_hidden - n_features) // n_outputs - 1`` values of their linear (ridge)
-    prediction, which reaches further back with several inputs.""",
+    the last ``n_hidden // n_features`` steps; ``"delay_prediction"`` the last
+    ``n_hidden // n_outputs`` values of their linear (ridge) prediction with
+    ``skip_connection=True`` (the skip path carries the inputs; any number of them), the
+    inputs and the last ``(n_hidden - n_features) // n_outputs`` values without: further
+    back than lags of every input.""",
     "init_scale": r"""init_scale : float, default=0.1
     Standard deviation of ``init="normal"`` (the paper's :math:`N(0, 0.1)`). The
     spectral radius of :math:`W` is then about ``init_scale`` :math:`\sqrt{r}`: above 1

@@ -60,7 +60,8 @@ _DEFAULT_STARTS = ("recurrent", "linear", "lbfgs", "lags")
 _WARM_UP_STARTS = ("recurrent", "lbfgs")
 
 #: Starts whose hidden units hold the inputs (a delay line): they need n_hidden >= n_features.
-_DELAY_STARTS = ("delay", "lags")
+#: ("lags" holds only the prediction: the skip path carries the inputs.)
+_INPUT_LINE_STARTS = ("delay",)
 
 #: Settings of the ``"lbfgs"`` start's fits: L-BFGS on the network's own objective, up to
 #: 1000 iterations each. L-BFGS's default cap of 500 left NARMA-10 at 0.11-0.18x RidgeCV's
@@ -288,21 +289,21 @@ default=("recurrent", "linear", "lbfgs", "lags")
           stops at worse fits of the network.
         - ``"lags"``: not a path of fits but, at each alpha, the start of
           ``init="delay_prediction"`` itself (``max_iter=0``): the ridge regression on the
-          inputs and the lags of their linear prediction held by a delay line
-          (``n_hidden - n_features - 1`` lags for one output; the lags' penalty
+          inputs and the lags of their linear prediction held by a delay line (all
+          ``n_hidden`` units: the prediction and ``n_hidden - 1`` lags of it for one output,
+          whatever the number of inputs, which the skip path carries; the lags' penalty
           :math:`\lambda_1` from ``alpha``, the inputs' ``lambda_D``), in closed form. With
           three inputs, lags of every input reach 5 steps back in 20 units, lags of the
-          prediction 16: a monthly series needs lag 12. And the fits of the ``"delay"``
+          prediction 19: a monthly series needs lag 12. And the fits of the ``"delay"``
           path moved away from their start even where it was better. Alone against ridge
-          (one-SE rule, ``random_state=0``) on ``benchmarks/real_data.py``: test MSE
-          0.058x RidgeCV's on elec_equip (mean validation MSE 0.12-0.16 over alphas 1, 0.3,
-          0.1, against 0.41-0.62 for the ``"delay"`` path and 0.54 for ridge), 0.24x on
-          co2, 0.76x on elnino, 0.16x on interest_inflation, 1.001x on sp500; ridge kept
-          on sunspots, nile and macrodata. Its fits take 0.1-0.6 CPU s per CV there.
+          (one-SE rule, ``benchmarks/cv_candidates.py``): test MSE 0.057x RidgeCV's on
+          elec_equip, 0.24x on co2, 0.76x on elnino, 0.14x on interest_inflation, 0.89x on
+          sp500 (11 inputs: 8 lags when the line also held a copy of the inputs, 1.001x);
+          ridge kept on sunspots, nile and macrodata. Its fits take 0.1-0.6 CPU s per CV.
 
-        The CV keeps whichever start wins. The delay-line starts (``"delay"``, ``"lags"``)
-        hold the inputs in the hidden units: when ``X`` has more features than the network
-        has hidden units they are left out (``cv_results_`` has no rows for them).
+        The CV keeps whichever start wins. The ``"delay"`` start holds the inputs in the
+        hidden units: when ``X`` has more features than the network has hidden units it is
+        left out (``cv_results_`` has no rows for it).
 
     linear_start_activation : str, Activation or None, default="relu"
         Activation of the networks on the ``"linear"``, ``"delay"`` and ``"lags"``
@@ -575,12 +576,13 @@ default=("recurrent", "linear", "lbfgs", "lags")
         starts = self._checked_starts()
         base = self._base()
         if X.shape[1] > base.n_hidden:  # no room for a delay line of the inputs
-            starts = [s for s in starts if s not in _DELAY_STARTS]
+            starts = [s for s in starts if s not in _INPUT_LINE_STARTS]
             if not starts:
                 raise ValueError(
-                    f"starts={self.starts!r} are delay lines, which need n_hidden >= "
-                    f"n_features; the network has n_hidden={base.n_hidden} and X has "
-                    f"{X.shape[1]} features. Add another start or raise n_hidden.")
+                    f"starts={self.starts!r}: the 'delay' start holds the inputs in the "
+                    f"hidden units, which needs n_hidden >= n_features; the network has "
+                    f"n_hidden={base.n_hidden} and X has {X.shape[1]} features. Add another "
+                    f"start or raise n_hidden.")
         last = len(splits) - 1
         # What each start sets on the network. "delay" early-stops: on the first folds' few
         # rows the lag network fitted to the end overfits (its validation loss grows past

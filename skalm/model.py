@@ -337,12 +337,14 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
 
     - ``lags_of="inputs"``: with d = ``n_hidden // n``, block j (units j n .. (j+1) n - 1)
       holds :math:`x_{t-j} + \beta`: d - 1 lags of every input.
-    - ``lags_of="prediction"``: block 1 (the next m units) holds :math:`s_t + \beta_s`,
-      :math:`s_t = D_0 x_t` the linear path's ridge prediction (``D_0`` of
-      :func:`linear_path_start`, the bias :math:`\beta_s` as :math:`\beta`), and block j
-      holds :math:`s_{t-j+1} + \beta_s`: q = (``n_hidden`` - n) // m - 1 lags of the
-      prediction, an autoregression on the linear model's output that reaches q steps back
-      where lags of every input reach (``n_hidden`` - n) // n.
+    - ``lags_of="prediction"``: the line holds :math:`s_t + \beta_s`, :math:`s_t = D_0 x_t`
+      the linear path's ridge prediction (``D_0`` of :func:`linear_path_start`, the bias
+      :math:`\beta_s` as :math:`\beta`), then :math:`s_{t-1} + \beta_s`, ... in blocks of m
+      units: an autoregression on the linear model's output. With ``skip_connection`` (D
+      carries :math:`x_t` to the output) the line starts at unit 0, no copy of the inputs:
+      q = ``n_hidden`` // m - 1 lags, any number of inputs. Without, block 0 holds the
+      inputs as above and the line follows it: q = (``n_hidden`` - n) // m - 1 lags. Lags of
+      every input reach (``n_hidden`` - n) // n steps back.
 
     The output weights (A, and D with ``skip_connection``) and c are the minimizer of the
     training objective over them given those hidden states: (1/T) sum_t ||y_t - yhat_t||^2
@@ -355,7 +357,8 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     X : ndarray of shape (T, n)
     Y : ndarray of shape (T, m)
     n_hidden : int
-        r, at least n.
+        r: at least n where block 0 copies the inputs (every line but the prediction's
+        with ``skip_connection``).
     lambdas : Lambdas
         With ``lags_of="prediction"``, ``D`` and ``c`` also give the prediction's ridge
         penalties.
@@ -379,7 +382,10 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
         raise ValueError(f"lags_of must be one of {sorted(DELAY_LINES.values())}, got "
                          f"{lags_of!r}.")
     init = next(k for k, v in DELAY_LINES.items() if v == lags_of)  # the name users pass
-    if r < n:
+    # With the skip path, D x_t carries the inputs to the output: the prediction's line
+    # needs no copy of them (block 0), and all r units hold the prediction and its lags.
+    copy_inputs = not (lags_of == "prediction" and skip_connection)
+    if copy_inputs and r < n:
         raise ValueError(f"init={init!r} needs n_hidden >= n_features to hold the inputs, "
                          f"got n_hidden={r} and {n} features.")
     z = np.logspace(-3, 3, 13)
@@ -394,17 +400,19 @@ def delay_line_start(X, Y, n_hidden, lambdas, activation, layout=None, skip_conn
     W = np.zeros((r, r), dtype)
     V = np.zeros((r, n), dtype)
     b = np.zeros(r, dtype)
-    V[:n] = np.eye(n, dtype=dtype)
-    b[:n] = _positive_shift(X)
+    if copy_inputs:
+        V[:n] = np.eye(n, dtype=dtype)
+        b[:n] = _positive_shift(X)
     # The line: n_blocks blocks of `width` units from unit `begin`, its lag 0 first.
     if lags_of == "inputs":  # x_t (block 0 itself), x_{t-1}, ...
         begin, width, n_blocks = 0, n, r // n
-    else:  # after block 0: s_t, s_{t-1}, ...
-        begin, width, n_blocks = n, m, (r - n) // m
+    else:  # after block 0 (when the inputs are copied): s_t, s_{t-1}, ...
+        begin = n if copy_inputs else 0
+        width, n_blocks = m, (r - begin) // m
         if n_blocks:
             D0 = linear_path_start(X, Y, lambdas)[0]
-            V[n:n + m] = D0
-            b[n:n + m] = _positive_shift(X @ D0.T)
+            V[begin:begin + m] = D0
+            b[begin:begin + m] = _positive_shift(X @ D0.T)
     for j in range(1, n_blocks):
         first = begin + j * width
         W[first:first + width, first - width:first] = np.eye(width, dtype=dtype)

@@ -201,21 +201,25 @@ def test_fold_weights_favour_a_network_that_wins_once_trained_on_more_rows():
     assert _one_se_oracle(mse) == 0 and _one_se_oracle(mse, [1, 2, 3, 4, 5]) == 1
 
 
-def test_more_features_than_hidden_units_leaves_the_delay_starts_out():
-    """The delay lines hold the inputs in the hidden units; with wider X the search runs the
-    other starts (it raised from inside the "lags" start before) and says which."""
+def test_more_features_than_hidden_units_leaves_the_delay_start_out():
+    """The "delay" line holds the inputs in the hidden units; with wider X the search runs
+    the other starts ("lags" holds only the prediction) and says which. At the defaults a
+    fit on more features than hidden units raised from inside the "lags" start before."""
     rng = np.random.RandomState(0)
     X = rng.standard_normal((150, 7))  # SMALL has 5 hidden units
     y = X[:, 0] + 0.5 * np.roll(X[:, 1], 1)
     kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=TimeSeriesSplit(3))
     est = ElmanRNNRegressorCV(**kw).fit(X, y)
-    assert list(est.cv_results_["param_start"]) == ["none", "recurrent", "linear", "lbfgs"]
+    assert list(est.cv_results_["param_start"]) == ["none", "recurrent", "linear", "lbfgs",
+                                                    "lags"]
     assert est.predict(X).shape == (150,)
     with pytest.raises(ValueError, match="n_hidden=5 and X has 7 features"):
-        ElmanRNNRegressorCV(starts=("lags", "delay"), **kw).fit(X, y)
-    # at n_features == n_hidden the line fits (it holds the inputs, no lags): kept
-    narrow = ElmanRNNRegressorCV(starts=("lags",), **kw).fit(X[:, :5], y)
-    assert list(narrow.cv_results_["param_start"]) == ["none", "lags"]
+        ElmanRNNRegressorCV(starts=("delay",), **kw).fit(X, y)
+    both = ElmanRNNRegressorCV(starts=("delay", "lags"), **kw).fit(X, y)
+    assert list(both.cv_results_["param_start"]) == ["none", "lags"]
+    # at n_features == n_hidden the inputs' line fits (it holds the inputs, no lags): kept
+    narrow = ElmanRNNRegressorCV(starts=("delay",), **kw).fit(X[:, :5], y)
+    assert list(narrow.cv_results_["param_start"]) == ["none", "delay"]
 
 
 def test_verbose_reports_the_search_and_the_choice(capsys):
@@ -362,7 +366,8 @@ def test_lags_start_refits_the_ridge_regression_on_the_prediction_lags():
     lam_A, lam_D = alpha / r, est.linear_alpha_ / T
     s = X @ Ridge(alpha=est.linear_alpha_).fit(X, y).coef_
     shift = max(0.0, -s.min()) + s.std()
-    lags = np.column_stack([np.r_[np.zeros(j), s[:-j] + shift] for j in range(1, r - n)])
+    # the line is all r units (D carries x_t): s_t, then r - 1 lags of it
+    lags = np.column_stack([np.r_[np.zeros(j), s[:-j] + shift] for j in range(1, r)])
     Z = np.hstack([lags, X * np.sqrt(lam_A / lam_D)])
     oracle = Ridge(alpha=T * lam_A).fit(Z, y)
     assert_allclose(est.predict(X), oracle.predict(Z), rtol=1e-8, atol=1e-10)

@@ -105,9 +105,9 @@ def test_delay_line_restarts_with_each_sequence(lags_of):
     w, H = _line(X, Y, 6, 0.01, layout=layout, lags_of=lags_of)
     if lags_of == "inputs":  # copies of the inputs: exact
         assert_allclose(H[:, 2:6], _lags(X, 3, first)[0], rtol=1e-12, atol=1e-12)
-    else:  # the prediction comes out of a ridge solve: to rounding
-        assert_allclose(H[:, 2:6], _prediction_lags(X, Y, 0.01, 3, first), rtol=1e-10,
-                        atol=1e-10)
+    else:  # the prediction comes out of a ridge solve: to rounding; with the skip path (the
+        # default) the line is all 6 units, s_t and 5 lags
+        assert_allclose(H, _prediction_lags(X, Y, 0.01, 5, first), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
@@ -116,15 +116,19 @@ def test_delay_line_restarts_with_each_sequence(lags_of):
 def test_prediction_delay_start_predicts_as_ridge_on_the_lags(activation, skip, m):
     X, Y = _data(m=m)
     T, n = X.shape
-    r = 11 if m == 1 else 13  # x_t, s_t, 7 (m=1) or 4 (m=2) lags of s, one unit left over
-    n_lags = (r - n) // m - 1
+    r = 11 if m == 1 else 13  # with x_t: s_t, 7 (m=1) or 4 (m=2) lags of s, one unit spare
+    # with the skip path D carries x_t: no copy of it, and the line starts at unit 0
+    begin = 0 if skip else n
+    n_lags = (r - begin) // m - 1
     lam = 0.02
     w, H = _line(X, Y, r, lam, activation, skip_connection=skip, lags_of="prediction")
     lags = _prediction_lags(X, Y, lam, n_lags, np.arange(T) == 0)
-    used = n + (n_lags + 1) * m
-    # the hidden states are the delay line: x_t + beta, then s_t + beta_s and its lags
-    assert_allclose(H[:, :n], X + _shift(X), rtol=1e-12, atol=1e-12)
-    assert_allclose(H[:, n:used], lags, rtol=1e-10, atol=1e-10)
+    used = begin + (n_lags + 1) * m
+    # the hidden states are the delay line: (x_t + beta without the skip path), then
+    # s_t + beta_s and its lags
+    if not skip:
+        assert_allclose(H[:, :n], X + _shift(X), rtol=1e-12, atol=1e-12)
+    assert_allclose(H[:, begin:used], lags, rtol=1e-10, atol=1e-10)
     assert_allclose(H[:, used:], 0.0)
     # without the skip path the readout sees x_t and s_t through the hidden units, up to
     # constants that the unpenalized intercept absorbs
@@ -135,9 +139,27 @@ def test_prediction_delay_start_predicts_as_ridge_on_the_lags(activation, skip, 
     assert (w.D is not None) == skip
 
 
+def test_prediction_line_with_the_skip_path_holds_any_number_of_inputs():
+    """With the skip path the prediction's line copies no input: more inputs than hidden
+    units still give r // m - 1 lags of s, and the start predicts as Ridge on [lags, X]."""
+    rng = np.random.RandomState(2)
+    T, n, r, lam = 150, 6, 4, 0.02
+    X = rng.standard_normal((T, n))
+    Y = (X @ rng.standard_normal(n) + 0.3 * rng.standard_normal(T))[:, None]
+    w, H = _line(X, Y, r, lam, lags_of="prediction")
+    lags = _prediction_lags(X, Y, lam, r - 1, np.arange(T) == 0)
+    assert_allclose(H, lags, rtol=1e-10, atol=1e-10)
+    columns = np.hstack([lags[:, 1:], X])
+    ridge = Ridge(alpha=T * lam).fit(columns, Y)
+    assert_allclose(predict_outputs(w, H, X), ridge.predict(columns).reshape(T, 1), rtol=1e-8,
+                    atol=1e-10)
+    with pytest.raises(ValueError, match="init='delay_prediction' needs n_hidden"):
+        _line(X, Y, r, lam, lags_of="prediction", skip_connection=False)
+
+
 def test_delay_line_reaches_further_back_than_lags_of_every_input():
-    """With n inputs the line holds (r - n) // m - 1 lags of the prediction: on a target with a
-    part 12 steps back, out of reach of lags of each of 3 inputs in 20 units (5 lags), the
+    """With the skip path the line holds r // m - 1 lags of the prediction: on a target with
+    a part 12 steps back, out of reach of lags of each of 3 inputs in 20 units (5 lags), the
     start itself leaves a small fraction of the error of ridge on those 5 lags."""
     rng = np.random.RandomState(1)
     T, n, r = 400, 3, 20
@@ -166,7 +188,8 @@ def test_delay_start_rejects_what_cannot_hold_it():
         ElmanRNNRegressor(init="delay_prediction", activation="tanh", max_iter=2).fit(
             X, Y[:, 0])
     with pytest.raises(ValueError, match="init='delay_prediction' needs n_hidden"):
-        delay_line_start(X, Y, 1, lambdas, get_activation("relu"), lags_of="prediction")
+        delay_line_start(X, Y, 1, lambdas, get_activation("relu"), lags_of="prediction",
+                         skip_connection=False)
     with pytest.raises(ValueError, match="lags_of"):
         delay_line_start(X, Y, 8, lambdas, get_activation("relu"), lags_of="outputs")
 
