@@ -362,8 +362,8 @@ default=("recurrent", "linear", "lbfgs", "lags")
           training rows), a recurrent network won the last two inner folds by 2.5x and 9x
           (lost the two before), was chosen with these weights for each of 3 random
           starts, and its test MSE was 7.6x RidgeCV's (0.037 against 0.0049); equal
-          weights kept ridge. On ``benchmarks/cv_candidates.py``'s records (11 series x 3
-          random starts) it changed three choices, each slightly for the better (co2
+          weights kept ridge. On ``benchmarks/cv_candidates.py``'s records of 22f210b (11
+          series x 3 random starts) it changed three choices, each slightly for the better (co2
           0.233x RidgeCV's test MSE against 0.238x, NARMA-10 0.020x against 0.022x, S&P
           500 1.000x against 1.001x; medians of the random starts).
 
