@@ -49,7 +49,7 @@ class LBFGS(Solver):
     Notes
     -----
     scipy also ends the run, as converged, when one iteration lowers R by at most 2.2e-9
-    times max(|R|, 1) (its ``ftol``). A warm-started fit restarts L-BFGS's memory, and its
+    times ``max(abs(R), 1)`` (its ``ftol``). A warm-started fit restarts L-BFGS's memory, and its
     first step, along the gradient, can gain less than that: on short series such fits
     stop after one iteration with gradients far above ``gtol`` (on the CV's paths in
     ``benchmarks/cv_candidates.py``; with scipy's test off, its sixth run, the CV's choices
