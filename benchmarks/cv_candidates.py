@@ -182,9 +182,10 @@ def report(path, configs=CONFIGS, selection="one_se", fold_weights="uniform", lo
         ridge_rows = {json.dumps(rec["mse"][0]) for rec in by_label.values()}
         if len(ridge_rows) != 1:
             raise ValueError(f"{series} seed {seed}: the runs' ridge rows differ")
+        first = next(iter(by_label.values()))
+        weights = _train_sizes(first) if fold_weights == "train_size" else None
         for name, members in configs.items():
             cpu, labels = 0.0, []
-            first = next(iter(by_label.values()))
             mse, tests = [first["mse"][0]], [first["test"][0]]
             if any(m.split(":")[0] not in by_label for m in members):
                 continue
@@ -201,7 +202,6 @@ def report(path, configs=CONFIGS, selection="one_se", fold_weights="uniform", lo
             else:
                 m = np.array(mse, float)
                 m[~np.isfinite(m)] = np.inf
-                weights = _train_sizes(first) if fold_weights == "train_size" else None
                 best = skcv._select(m, selection, weights)
                 t = tests[best]
                 table.setdefault(name, {}).setdefault(series, []).append(

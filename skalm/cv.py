@@ -181,7 +181,7 @@ def _select(mse, selection, weights=None):
         elif weights is None:
             mean_gain, se = gain.mean(axis=1), gain.std(axis=1, ddof=1) / np.sqrt(n_folds)
         else:
-            w = _normalized(weights, n_folds)
+            w = _normalized(weights)
             mean_gain = gain @ w
             se = np.sqrt((gain - mean_gain[:, None]) ** 2 @ w**2 * n_folds / (n_folds - 1))
         eligible = np.flatnonzero(np.isfinite(mean[1:]) & (mean_gain > se)) + 1
@@ -190,16 +190,14 @@ def _select(mse, selection, weights=None):
     return int(eligible[np.argmin(mean[eligible])])
 
 
-def _normalized(weights, n_folds):
-    if weights is None:
-        return np.full(n_folds, 1.0 / n_folds)
+def _normalized(weights):
     w = np.asarray(weights, dtype=float)
     return w / w.sum()
 
 
 def _fold_mean(mse, weights=None):
     """Mean over the folds (axis 1), weighted by ``weights`` (None: equal)."""
-    return mse.mean(axis=1) if weights is None else mse @ _normalized(weights, mse.shape[1])
+    return mse.mean(axis=1) if weights is None else mse @ _normalized(weights)
 
 
 @fill_doc({"fitted_attributes": join_entries(
