@@ -17,6 +17,9 @@ Prints, for each (r, n, m, T):
 * ``blas 2``: the one-piece sweep with two BLAS threads (no chunks, no pinning): a stall of
   multi-threaded BLAS shows here as a speed-up below 1.
 
+Then each size again, the sweep timed as the inner loop runs it (followed by its certificate)
+at 1 and 2 threads, and its ratio to the GEMM bound (:func:`in_loop`): the figures a fit sees.
+
 Then a short ALM-BCD fit with ``blas_threads`` 1, 2 and None (sweeps, certificates, L and the
 loss records: the parts outside the sweep run on the BLAS threads the solver sets).
 
@@ -25,6 +28,7 @@ modes are interleaved, repetition by repetition, so that a change of machine loa
 
     python benchmarks/bench_sweep.py            # all sizes
     python benchmarks/bench_sweep.py --quick    # fewer repetitions
+    python benchmarks/bench_sweep.py --runs 5   # the in-loop timing 5 times per size
 
 On a machine that sets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for an old OpenBLAS, unset both
 for this command (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...``); the header
@@ -178,6 +182,41 @@ def bench(r, n, m, T, repeat):
     return out
 
 
+def in_loop(r, n, m, T, repeat):
+    """Median ms of a sweep as the inner loop runs it: each sweep followed by its stationarity
+    certificate (untimed), on 1 and on 2 threads (``bcd_sweep(n_threads=k)`` under
+    ``threadpool_limits(k)``, as the solver sets them), alternating per repetition; then the
+    GEMM rate of :func:`gemm_operands`, back to back on one thread. Returns
+    ``{"sweep1", "sweep2", "gemm"}`` (ms, ms, FLOP/s).
+
+    :func:`bench`'s table times each mode right after the others (the two-thread ones among
+    them); a sweep there reads up to 1.5x the time it takes in a fit, whose sweeps follow a
+    certificate on the same arrays (this machine, (100, 80, 30, 500): 5.4 ms in the table,
+    3.5-3.7 ms here)."""
+    problem, s, Xi, Zeta, act = sweep_case(r, n, m, T)
+    gamma, mu = 1.3, 1e-5
+    times = {1: [], 2: []}
+    for rep in range(repeat + 1):
+        for k in times:
+            with threadpool_limits(k):
+                t0 = time.perf_counter()
+                new, C = bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act, n_threads=k)
+                t = time.perf_counter() - t0
+                certificate(problem, new, s.U, Xi, Zeta, gamma, mu, act, C)
+            if rep:
+                times[k].append(t)
+    a, a2, b, gemm_flops = gemm_operands(r, n, T)
+    products = []
+    with threadpool_limits(1):
+        for rep in range(repeat + 1):
+            t0 = time.perf_counter()
+            a.T @ a2, a.T @ b
+            if rep:
+                products.append(time.perf_counter() - t0)
+    return {"sweep1": 1e3 * float(np.median(times[1])), "sweep2": 1e3 * float(np.median(times[2])),
+            "gemm": gemm_flops / float(np.median(products))}
+
+
 def fit_times(r, n, m, T, repeat):
     """Median wall seconds of a short ALM-BCD fit for blas_threads 1, 2 and None, interleaved."""
     import warnings
@@ -237,6 +276,8 @@ def blas_kernel():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of the in-loop timing per size (their medians are printed)")
     args = ap.parse_args()
     print(f"# BLAS: {blas_kernel()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (
@@ -267,6 +308,24 @@ def main():
                 f" {b['sweep1'] / b[key]:>5.2f}x",
                 flush=True,
             )
+    print("\nA sweep as the inner loop runs it (each followed by its certificate, untimed), 1 and"
+          " 2 threads alternating per repetition; GEMM rate back to back, one thread:")
+    for r, n, m, T in SIZES:
+        repeat = (10 if args.quick else 30) if T > 1000 else (60 if args.quick else 200)
+        ratios, speedups = [], []
+        for run in range(args.runs):
+            lo = in_loop(r, n, m, T, repeat)
+            ideal_ms = 1e3 * sweep_flops(r, n, m, T)["sweep"] / lo["gemm"]
+            ratios.append(lo["sweep1"] / ideal_ms)
+            speedups.append(lo["sweep1"] / lo["sweep2"])
+            print(f"  (r, n, m, T) = ({r}, {n}, {m}, {T}), run {run + 1}: 1 thread"
+                  f" {lo['sweep1']:.2f} ms, {ratios[-1]:.2f}x the GEMM bound"
+                  f" ({lo['gemm'] / 1e9:.1f} GF/s); 2 threads {lo['sweep2']:.2f} ms, speed-up"
+                  f" {speedups[-1]:.2f}x", flush=True)
+        if args.runs > 1:
+            print(f"  (r, n, m, T) = ({r}, {n}, {m}, {T}), median of {args.runs} runs:"
+                  f" {np.median(ratios):.2f}x the GEMM bound, speed-up"
+                  f" {np.median(speedups):.2f}x on 2 threads", flush=True)
     fits = fit_times(200, 50, 5, 5000, 3 if args.quick else 5)
     print("\nALM-BCD fit at (r, n, m, T) = (200, 50, 5, 5000), 2 outer x 5 sweeps (sweeps,"
           " certificates, L, loss records), median wall s: " + ", ".join(
