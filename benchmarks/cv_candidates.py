@@ -15,6 +15,8 @@ Run (each appends one JSON line per series and random start; the runs are labell
     # the starts as they were before: no caps, and the "delay" start
     python benchmarks/cv_candidates.py --label uncapped --starts recurrent,linear,delay \\
         --warm-up-max-iter none --linear-start-max-iter none
+    # an experiment: each fold's penalty scaled by its rows, as ridge's (not taken)
+    python benchmarks/cv_candidates.py --label perrow --per-row-alphas
     # the CV's choice and its test MSE for each set of (label, start)
     python benchmarks/cv_candidates.py --report
 
@@ -249,6 +251,24 @@ def _set_scipy_ftol(ftol):
     lbfgs_module.minimize = with_ftol
 
 
+def _set_per_row_alphas():
+    """An experiment: each fold's fits at ``alpha * n / n_fold`` (n the CV's training rows,
+    n_fold the fold's), the refit at ``alpha``: the network's penalty in ridge regression's
+    form (a sum over the rows), as the CV's ridge model and ``lambda_D`` have it, instead of
+    the same ``alpha`` on every fold. The fitted networks kept for the refit get ``alpha``
+    back (their weights unchanged), so the CV refits its winner at the nominal value."""
+    fold_path = skcv._fold_path
+
+    def per_row(base, alphas, start, X, y, sequence_id, train, test, keep=False, **kw):
+        path = fold_path(base, np.asarray(alphas) * (len(X) / len(train)), start, X, y,
+                         sequence_id, train, test, keep=keep, **kw)
+        for net, alpha in zip(path.fitted, alphas):
+            net.set_params(alpha=float(alpha))
+        return path
+
+    skcv._fold_path = per_row
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--label", default="default")
@@ -262,6 +282,9 @@ def main():
     p.add_argument("--scipy-ftol", type=float, default=None,
                    help="an experiment: scipy's ftol in every L-BFGS-B call of skalm's lbfgs "
                    "solver (default: scipy's own, 2.2e-9)")
+    p.add_argument("--per-row-alphas", action="store_true",
+                   help="an experiment: each fold's fits at alpha * n / n_fold, the refit at "
+                   "alpha (the penalty in ridge's sum-over-rows form)")
     p.add_argument("--sets", default=",".join(rd.SERIES))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--out", default=RESULTS)
@@ -282,6 +305,8 @@ def main():
         return
     if args.scipy_ftol is not None:
         _set_scipy_ftol(args.scipy_ftol)
+    if args.per_row_alphas:
+        _set_per_row_alphas()
     params = {}
     if args.starts is not None:
         params["starts"] = tuple(args.starts.split(","))
