@@ -184,8 +184,8 @@ def bench(r, n, m, T, repeat):
 
 def in_loop(r, n, m, T, repeat):
     """Median ms of a sweep as the inner loop runs it: each sweep followed by its stationarity
-    certificate (untimed), on 1 and on 2 threads (``bcd_sweep(n_threads=k)`` under
-    ``threadpool_limits(k)``, as the solver sets them), alternating per repetition; then the
+    certificate (untimed), on 1 and on 2 threads (``bcd_sweep(n_threads=k)`` with BLAS on
+    one thread, as ALM-BCD runs with ``blas_threads=k``), alternating per repetition; then the
     GEMM rate of :func:`gemm_operands`, back to back on one thread. Returns
     ``{"sweep1", "sweep2", "gemm"}`` (ms, ms, FLOP/s).
 
@@ -198,7 +198,7 @@ def in_loop(r, n, m, T, repeat):
     times = {1: [], 2: []}
     for rep in range(repeat + 1):
         for k in times:
-            with threadpool_limits(k):
+            with threadpool_limits(1):
                 t0 = time.perf_counter()
                 new, C = bcd_sweep(problem, s, Xi, Zeta, gamma, mu, act, n_threads=k)
                 t = time.perf_counter() - t0
