@@ -191,8 +191,8 @@ def in_loop(r, n, m, T, repeat):
 
     :func:`bench`'s table times each mode right after the others (the two-thread ones among
     them); a sweep there reads up to 1.5x the time it takes in a fit, whose sweeps follow a
-    certificate on the same arrays (this machine, (100, 80, 30, 500): 5.4 ms in the table,
-    3.5-3.7 ms here)."""
+    certificate on the same arrays (this machine, (100, 80, 30, 500), three runs in
+    ``results/bench_sweep.txt``: 5.3-5.8 ms in the tables, medians of 4.0-4.1 ms here)."""
     problem, s, Xi, Zeta, act = sweep_case(r, n, m, T)
     gamma, mu = 1.3, 1e-5
     times = {1: [], 2: []}
@@ -309,7 +309,8 @@ def main():
                 flush=True,
             )
     print("\nA sweep as the inner loop runs it (each followed by its certificate, untimed), 1 and"
-          " 2 threads alternating per repetition; GEMM rate back to back, one thread:")
+          " 2 threads (time chunks; BLAS on one thread, as in a fit) alternating per"
+          " repetition; GEMM rate back to back, one thread:")
     for r, n, m, T in SIZES:
         repeat = (10 if args.quick else 30) if T > 1000 else (60 if args.quick else 200)
         ratios, speedups = [], []
