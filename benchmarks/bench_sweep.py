@@ -186,7 +186,8 @@ def in_loop(r, n, m, T, repeat):
     """Median ms of a sweep as the inner loop runs it: each sweep followed by its stationarity
     certificate (untimed), on 1 and on 2 threads (``bcd_sweep(n_threads=k)`` with BLAS on
     one thread, as ALM-BCD runs with ``blas_threads=k``), alternating per repetition; then the
-    GEMM rate of :func:`gemm_operands`, back to back on one thread. Returns
+    GEMM rate of :func:`gemm_operands` on one thread, timed as :func:`bench`'s reference
+    after its loop (:func:`interleaved_ms`, data in cache). Returns
     ``{"sweep1", "sweep2", "gemm"}`` (ms, ms, FLOP/s).
 
     :func:`bench`'s table times each mode right after the others (the two-thread ones among
@@ -206,15 +207,9 @@ def in_loop(r, n, m, T, repeat):
             if rep:
                 times[k].append(t)
     a, a2, b, gemm_flops = gemm_operands(r, n, T)
-    products = []
-    with threadpool_limits(1):
-        for rep in range(repeat + 1):
-            t0 = time.perf_counter()
-            a.T @ a2, a.T @ b
-            if rep:
-                products.append(time.perf_counter() - t0)
+    products = interleaved_ms({"gemm": (1, lambda: (a.T @ a2, a.T @ b))}, repeat, warm=("gemm",))
     return {"sweep1": 1e3 * float(np.median(times[1])), "sweep2": 1e3 * float(np.median(times[2])),
-            "gemm": gemm_flops / float(np.median(products))}
+            "gemm": 1e3 * gemm_flops / products["gemm"]}
 
 
 def fit_times(r, n, m, T, repeat):
