@@ -160,10 +160,10 @@ def main():
     print(f"  predictions: max |difference| / max |prediction| = {rel:.1e}", flush=True)
     if args.cv:
         X, y = data()
-        print("ElmanRNNRegressorCV(random_state=0).fit, 3000 rows x 3 features, n_jobs=None:")
+        print("ElmanRNNRegressorCV(random_state=0, n_jobs=1).fit, 3000 rows x 3 features:")
         res = {}
         for use in (True, False):
-            est = ElmanRNNRegressorCV(random_state=0)
+            est = ElmanRNNRegressorCV(random_state=0, n_jobs=1)
             wall, cpu, pred = fit(X, y, use, est)
             res[use] = (est.alpha_, pred)
             print(f"  {'with' if use else 'without'} the tanh kernel: wall {wall:6.1f} s, "

@@ -88,7 +88,7 @@ def run(label, names, seeds, params, out, rnncv_json=None, log=print):
         return path
 
     rnncv, commit = [], rd.git_commit()
-    skcv._fold_path = recording  # n_jobs=None: the paths run in this process
+    skcv._fold_path = recording  # n_jobs=1 below: the paths run in this process
     try:
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -98,7 +98,7 @@ def run(label, names, seeds, params, out, rnncv_json=None, log=print):
                 ridgecv = rd.ridgecv_test_mse(sp)
                 for seed in seeds:
                     kept.clear()
-                    est = ElmanRNNRegressorCV(random_state=seed, **params)
+                    est = ElmanRNNRegressorCV(random_state=seed, n_jobs=1, **params)
                     c0, w0 = time.process_time(), time.perf_counter()
                     est.fit(X, y)
                     cpu, wall = time.process_time() - c0, time.perf_counter() - w0

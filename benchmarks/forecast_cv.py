@@ -23,7 +23,7 @@ and each solver's default budget and stopping rule):
   (alpha = 1).
 * lbfgs, admmirnn, nails, nailm (no learning rate): alpha in {0.1, 1, 10}.
 * alm-bcd+skip, lbfgs+skip: the same with ``skip_connection=True`` (y_t = A h_t + D x_t + c).
-* rnn-cv: ``ElmanRNNRegressorCV(random_state=seed)`` at its defaults (its own inner
+* rnn-cv: ``ElmanRNNRegressorCV(random_state=seed, n_jobs=1)`` at its defaults (its own inner
   ``TimeSeriesSplit(5)``, linear and recurrent penalties, ridge fallback), no GridSearchCV;
   the median test MSE over ``--seeds`` random starts (3).
 * alm-bcd+skip+avg5, lbfgs+skip+avg5: the same search, then the mean of 5 fits of the chosen
@@ -122,7 +122,7 @@ def run(args, path, log):
                 mses, alphas = [], []
                 with Timer() as t:
                     for seed in range(args.seeds):
-                        model = ElmanRNNRegressorCV(random_state=seed).fit(X[tr], y[tr])
+                        model = ElmanRNNRegressorCV(random_state=seed, n_jobs=1).fit(X[tr], y[tr])
                         mses.append(float(mean_squared_error(y[te], model.predict(X[te]))))
                         alphas.append(model.alpha_)
                 mse = float(np.median(mses))  # the median over random starts

@@ -37,7 +37,8 @@ Models (``MODELS``, a registry of small factories: add one with :func:`register_
 * ``alm-bcd``: ``ElmanRNNRegressor()`` at its defaults (r = 20, ALM-BCD, its default budget
   max_iter=100 outer x max_inner_iter=50 sweeps and its stopping rule).
 * ``alm-bcd+skip``: the same with ``skip_connection=True``.
-* ``rnncv``: ``skalm.ElmanRNNRegressorCV()`` at its defaults (only ``random_state`` set), when
+* ``rnncv``: ``skalm.ElmanRNNRegressorCV()`` at its defaults (only ``random_state`` set, and
+  ``n_jobs=1`` so that the CPU column counts every fit; the results do not depend on it), when
   skalm has it.
 
 Everything runs on one BLAS / OpenMP thread (threadpoolctl).
@@ -378,6 +379,8 @@ if hasattr(skalm, "ElmanRNNRegressorCV"):
         est = skalm.ElmanRNNRegressorCV()
         if "random_state" in est.get_params():
             est.set_params(random_state=seed)
+        if "n_jobs" in est.get_params():  # in this process: fit_cpu then counts every fit
+            est.set_params(n_jobs=1)
         return est
 
 

@@ -38,7 +38,7 @@ def main():
         sp = rd.split(rd.load_series(name))
         ridge = rd.ridgecv_test_mse(sp)
         for start in args.starts.split(","):
-            est = ElmanRNNRegressorCV(starts=(start,), random_state=args.seed)
+            est = ElmanRNNRegressorCV(starts=(start,), random_state=args.seed, n_jobs=1)
             begin = time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -26,6 +26,7 @@ from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
+from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -156,6 +157,14 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
         if keep:
             path.fitted.append(copy.deepcopy(est))
     return path
+
+
+def _path_jobs(n_jobs):
+    """``n_jobs`` for the fold paths: 1 inside a worker of an outer joblib loop (nesting
+    level above 0), where joblib would run them on threads; the paths are GIL-bound at
+    these sizes, so threads cost CPU time without saving wall time (see ``n_jobs``)."""
+    backend, _ = get_active_backend()
+    return 1 if getattr(backend, "nesting_level", 0) else n_jobs
 
 
 def _select(mse, selection, weights=None):
@@ -381,8 +390,23 @@ default=("recurrent", "linear", "lbfgs", "lags")
         ``TimeSeriesSplit(k)``. Each split's test rows should come after its training rows:
         the network runs on from the training rows into them.
 
-    n_jobs : int, default=None
-        Folds fitted in parallel (:class:`sklearn.utils.parallel.Parallel`; None: 1).
+    n_jobs : int or None, default=-1
+        Worker processes that fit the (fold, start) paths in parallel
+        (:class:`sklearn.utils.parallel.Parallel`, on joblib's active backend: loky
+        processes unless a ``joblib.parallel_config`` context says otherwise). -1: one per
+        core (joblib's count, which follows the process's CPU affinity and quota); None: 1
+        unless in a ``parallel_config`` context (scikit-learn's convention); 1: all in this
+        process. The results do not depend on it (``tests/test_cv.py``).
+
+        Unlike scikit-learn's estimators the default uses every core: each network's fit runs
+        BLAS on one thread (ALM-BCD pins it), so where numpy's BLAS would spread a linear
+        model's work over the cores, a CV on one process would leave all but one idle. On
+        3,000 rows x 3 features here (2 cores) the fit takes 49-55 s with -1 against 93 s
+        with 1, for the same CPU time (``benchmarks/cv_fit_time.py``). Inside a worker of an
+        outer parallel loop (``GridSearchCV(n_jobs=2)``, ``cross_val_score(n_jobs=2)``) the
+        paths run one after another in that worker, whatever ``n_jobs`` says: joblib would
+        run them on threads there, and on threads this search ran no faster than on one
+        (97 s wall) for 1.5 times the CPU time.
 
     verbose : int, default=0
         0: silent. 1 or more: what the search will fit, joblib's progress over the fold
@@ -473,7 +497,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
         selection="one_se",
         fold_weights="uniform",
         cv=None,
-        n_jobs=None,
+        n_jobs=-1,
         verbose=0,
         random_state=None,
     ):
@@ -613,7 +637,8 @@ default=("recurrent", "linear", "lbfgs", "lags")
             print(f"{type(self).__name__}: {len(splits)} folds x {len(starts)} starts "
                   f"({', '.join(starts)}), {len(alphas)} alphas each, plus the ridge "
                   f"model (linear_alpha_={self.linear_alpha_:g}): {len(jobs)} paths")
-        paths = dict(zip(jobs, Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+        paths = dict(zip(jobs, Parallel(n_jobs=_path_jobs(self.n_jobs),
+                                        verbose=self.verbose)(
             delayed(_fold_path)(
                 clone(bases[start]).set_params(lambda_D=self.linear_alpha_ / len(splits[i][0])),
                 alphas, start, X, y, sequence_id, *splits[i], keep=i == last,

@@ -334,18 +334,58 @@ def test_failed_refit_leaves_the_fitted_model(monkeypatch):
     assert_array_equal(est.predict(X), before)
 
 
-def test_parallel_folds_give_the_sequential_result():
-    """n_jobs=2 runs the (fold, start) paths in worker processes, longest folds first: the
-    candidates' scores and the refitted model equal the sequential run's."""
+@pytest.mark.parametrize("n_jobs", [2, "default"])
+def test_parallel_folds_give_the_sequential_result(n_jobs):
+    """n_jobs=2 and the default (-1) run the (fold, start) paths in worker processes,
+    longest folds first: the candidates' scores and the refitted model equal the run in
+    this process (n_jobs=1)."""
     X, y = _memory(T=150)
     kw = dict(estimator=ElmanRNNRegressor(**SMALL), alphas=(1.0, 0.3), cv=TimeSeriesSplit(3),
               starts=("recurrent", "linear"), selection="min")
-    seq = ElmanRNNRegressorCV(**kw).fit(X, y)
-    par = ElmanRNNRegressorCV(**kw, n_jobs=2).fit(X, y)
+    seq = ElmanRNNRegressorCV(**kw, n_jobs=1).fit(X, y)
+    par = ElmanRNNRegressorCV(**kw, **({} if n_jobs == "default" else {"n_jobs": n_jobs}))
+    assert par.get_params()["n_jobs"] == (-1 if n_jobs == "default" else n_jobs)
+    par.fit(X, y)
     for key in ["split0_test_score", "split1_test_score", "split2_test_score"]:
         assert_array_equal(par.cv_results_[key], seq.cv_results_[key])
     assert (par.alpha_, par.start_) == (seq.alpha_, seq.start_)
     assert_array_equal(par.predict(X), seq.predict(X))
+
+
+def _paths_n_jobs(n_jobs):
+    from skalm.cv import _path_jobs
+
+    return _path_jobs(n_jobs)
+
+
+def test_paths_run_in_this_process_inside_an_outer_parallel_loop():
+    """Inside a worker of an outer joblib loop (processes or threads) the fold paths run in
+    that worker, one after another; at the top level and inside a sequential outer loop
+    (which nests nothing) they keep n_jobs. The oracle is joblib's own nesting: the same
+    function called at the top level, in a sequential loop and in parallel ones."""
+    from joblib import Parallel, delayed
+
+    assert _paths_n_jobs(-1) == -1
+    assert Parallel(n_jobs=1)(delayed(_paths_n_jobs)(-1) for _ in range(2)) == [-1, -1]
+    for prefer in ("processes", "threads"):
+        assert Parallel(n_jobs=2, prefer=prefer)(
+            delayed(_paths_n_jobs)(-1) for _ in range(2)) == [1, 1]
+
+
+def test_cross_val_score_in_parallel_equals_sequential():
+    """The CV nested in cross_val_score(n_jobs=2) (its paths then run in the outer workers)
+    scores as the fully sequential run."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = _memory(T=150)
+    est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
+                              starts=("linear", "lags"))
+    scores = {
+        n_jobs: cross_val_score(est.set_params(n_jobs=1 if n_jobs == 1 else -1), X, y,
+                                cv=TimeSeriesSplit(2), n_jobs=n_jobs)
+        for n_jobs in (1, 2)
+    }
+    assert_array_equal(scores[2], scores[1])
 
 
 def test_lags_start_refits_the_ridge_regression_on_the_prediction_lags():
