@@ -20,6 +20,7 @@ held-out rows, the fitted model is the ridge model; where it does, the RNN is ke
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import time
 import warnings
 from numbers import Integral
@@ -161,10 +162,14 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
 
 def _path_jobs(n_jobs):
     """``n_jobs`` for the fold paths: 1 inside a worker of an outer joblib loop (nesting
-    level above 0), where joblib would run them on threads; the paths are GIL-bound at
-    these sizes, so threads cost CPU time without saving wall time (see ``n_jobs``)."""
+    level above 0), where joblib would run them on threads (the paths are GIL-bound at
+    these sizes, so threads cost CPU time without saving wall time, see ``n_jobs``), and in
+    a daemonic process (a ``multiprocessing.Pool`` worker), which cannot start the workers
+    and where joblib would warn before falling back to 1."""
     backend, _ = get_active_backend()
-    return 1 if getattr(backend, "nesting_level", 0) else n_jobs
+    if getattr(backend, "nesting_level", 0) or multiprocessing.current_process().daemon:
+        return 1
+    return n_jobs
 
 
 def _select(mse, selection, weights=None):
@@ -401,12 +406,14 @@ default=("recurrent", "linear", "lbfgs", "lags")
         Unlike scikit-learn's estimators the default uses every core: each network's fit runs
         BLAS on one thread (ALM-BCD pins it), so where numpy's BLAS would spread a linear
         model's work over the cores, a CV on one process would leave all but one idle. On
-        3,000 rows x 3 features here (2 cores) the fit takes 49-55 s with -1 against 93 s
-        with 1, for the same CPU time (``benchmarks/cv_fit_time.py``). Inside a worker of an
+        3,000 rows x 3 features here (2 cores) the fit took a median of 43 s with -1
+        against 97 s with 1 (3 runs each), for the same CPU time
+        (``benchmarks/cv_fit_time.py``). Inside a worker of an
         outer parallel loop (``GridSearchCV(n_jobs=2)``, ``cross_val_score(n_jobs=2)``) the
         paths run one after another in that worker, whatever ``n_jobs`` says: joblib would
         run them on threads there, and on threads this search ran no faster than on one
-        (97 s wall) for 1.5 times the CPU time.
+        (97 s of wall time, 146 s of CPU time). So do they in a daemonic process (a
+        ``multiprocessing.Pool`` worker), which cannot start processes.
 
     verbose : int, default=0
         0: silent. 1 or more: what the search will fit, joblib's progress over the fold

@@ -372,6 +372,30 @@ def test_paths_run_in_this_process_inside_an_outer_parallel_loop():
             delayed(_paths_n_jobs)(-1) for _ in range(2)) == [1, 1]
 
 
+def _fit_in_pool_worker():
+    X, y = _memory(T=90)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
+                                  starts=("lags",)).fit(X, y)
+    return [str(w.message) for w in caught], est.predict(X)
+
+
+def test_default_n_jobs_in_a_multiprocessing_pool_worker_fits_without_warning():
+    """A Pool worker is daemonic and cannot start processes: there the default n_jobs=-1
+    runs the paths in the worker itself, silently (joblib would warn that it falls back to
+    n_jobs=1), with the result of n_jobs=1 in this process."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        messages, pred = pool.apply(_fit_in_pool_worker)
+    assert messages == []
+    X, y = _memory(T=90)
+    expected = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
+                                   starts=("lags",), n_jobs=1).fit(X, y)
+    assert_array_equal(pred, expected.predict(X))
+
+
 def test_cross_val_score_in_parallel_equals_sequential():
     """The CV nested in cross_val_score(n_jobs=2) (its paths then run in the outer workers)
     scores as the fully sequential run."""

@@ -61,3 +61,39 @@ def test_grid_search_on_local_cluster_matches_sequential():
         np.testing.assert_allclose(search.cv_results_[key], expected.cv_results_[key],
                                    rtol=1e-10)
     np.testing.assert_allclose(search.predict(X[:20]), expected.predict(X[:20]), rtol=1e-10)
+
+
+def test_cv_paths_run_on_the_cluster_at_the_default_n_jobs():
+    """ElmanRNNRegressorCV at its default n_jobs (-1) sends its (fold, start) paths to the
+    active joblib backend: inside ``parallel_backend("dask")`` every path is a task on the
+    cluster, and the scores and the refitted model equal the run in this process."""
+    from skalm import ElmanRNNRegressorCV
+
+    X, y = load_sp500_volatility(return_X_y=True)
+    X, y = X[:150], y[:150]
+    est = ElmanRNNRegressorCV(
+        ElmanRNNRegressor(n_hidden=5, max_iter=4, max_inner_iter=10, random_state=0),
+        alphas=(1.0, 0.3), cv=3, starts=("linear", "lags"),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = ElmanRNNRegressorCV(**{**est.get_params(deep=False), "n_jobs": 1}).fit(X, y)
+
+    with distributed.LocalCluster(
+        n_workers=2, processes=False, host="127.0.0.1", protocol="tcp://",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fitted = est.fit(X, y)
+        calls = [re.fullmatch(r"(?:mixed_)?batch_of__fold_path_(\d+)_calls-\w+", str(task["key"]))
+                 for task in stream.data]
+        assert all(calls), [task["key"] for task in stream.data]
+        assert sum(int(match.group(1)) for match in calls) == 3 * 2  # folds x starts
+        assert {task["worker"] for task in stream.data} <= set(client.scheduler_info()["workers"])
+
+    for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_array_equal(fitted.cv_results_[key], expected.cv_results_[key])
+    assert (fitted.alpha_, fitted.start_) == (expected.alpha_, expected.start_)
+    np.testing.assert_array_equal(fitted.predict(X), expected.predict(X))
