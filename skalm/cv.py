@@ -406,8 +406,8 @@ default=("recurrent", "linear", "lbfgs", "lags")
         Unlike scikit-learn's estimators the default uses every core: each network's fit runs
         BLAS on one thread (ALM-BCD pins it), so where numpy's BLAS would spread a linear
         model's work over the cores, a CV on one process would leave all but one idle. On
-        3,000 rows x 3 features here (2 cores) the fit took a median of 43 s with -1
-        against 97 s with 1 (3 runs each), for the same CPU time
+        3,000 rows x 3 features here (2 cores) the fit took 42-54 s with -1 against
+        79-106 s with 1 (6 runs each), for the same CPU time
         (``benchmarks/cv_fit_time.py``). Inside a worker of an
         outer parallel loop (``GridSearchCV(n_jobs=2)``, ``cross_val_score(n_jobs=2)``) the
         paths run one after another in that worker, whatever ``n_jobs`` says: joblib would
