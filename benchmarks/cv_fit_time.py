@@ -7,14 +7,17 @@ effect of the inputs, z-scored. Prints each run and the median of ``--repeats`` 
 
     python benchmarks/cv_fit_time.py              # 3 runs of each setting
     python benchmarks/cv_fit_time.py --repeats 1
+    python benchmarks/cv_fit_time.py --threading   # also n_jobs=2 on joblib's threads
 """
 
 import argparse
+import contextlib
 import statistics
 import time
 import warnings
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.exceptions import ConvergenceWarning
 
 from skalm import ElmanRNNRegressorCV
@@ -34,16 +37,22 @@ def data(T=3000, seed=0):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threading", action="store_true",
+                   help="also time n_jobs=2 on joblib's threading backend (the CPU time of "
+                   "this process then counts every fit)")
     args = p.parse_args()
     X, y = data()
-    for n_jobs in ("-1 (default)", 1):
+    settings = ["-1 (default)", 1] + (["2 on threads"] if args.threading else [])
+    for n_jobs in settings:
         walls = []
         for run in range(args.repeats):
             est = ElmanRNNRegressorCV(random_state=run)
-            if n_jobs == 1:
-                est.set_params(n_jobs=n_jobs)
+            if n_jobs != "-1 (default)":
+                est.set_params(n_jobs=1 if n_jobs == 1 else 2)
+            context = (parallel_config(backend="threading") if n_jobs == "2 on threads"
+                       else contextlib.nullcontext())
             c0, w0 = time.process_time(), time.perf_counter()
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), context:
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 est.fit(X, y)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0

@@ -162,10 +162,10 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
 
 def _path_jobs(n_jobs):
     """``n_jobs`` for the fold paths: 1 inside a worker of an outer joblib loop (nesting
-    level above 0), where joblib would run them on threads (the paths are GIL-bound at
-    these sizes, so threads cost CPU time without saving wall time, see ``n_jobs``), and in
-    a daemonic process (a ``multiprocessing.Pool`` worker), which cannot start the workers
-    and where joblib would warn before falling back to 1."""
+    level above 0), where the outer loop already occupies the cores and joblib would add
+    threads that compete with it (see ``n_jobs``), and in a daemonic process (a
+    ``multiprocessing.Pool`` worker), which cannot start the workers and where joblib
+    would warn before falling back to 1."""
     backend, _ = get_active_backend()
     if getattr(backend, "nesting_level", 0) or multiprocessing.current_process().daemon:
         return 1
@@ -406,14 +406,15 @@ default=("recurrent", "linear", "lbfgs", "lags")
         Unlike scikit-learn's estimators the default uses every core: each network's fit runs
         BLAS on one thread (ALM-BCD pins it), so where numpy's BLAS would spread a linear
         model's work over the cores, a CV on one process would leave all but one idle. On
-        3,000 rows x 3 features here (2 cores) the fit took 42-54 s with -1 against
-        79-106 s with 1 (6 runs each), for the same CPU time
-        (``benchmarks/cv_fit_time.py``). Inside a worker of an
-        outer parallel loop (``GridSearchCV(n_jobs=2)``, ``cross_val_score(n_jobs=2)``) the
-        paths run one after another in that worker, whatever ``n_jobs`` says: joblib would
-        run them on threads there, and on threads this search ran no faster than on one
-        (97 s of wall time, 146 s of CPU time). So do they in a daemonic process (a
-        ``multiprocessing.Pool`` worker), which cannot start processes.
+        3,000 rows x 3 features here (2 cores) the fit took 42-56 s with -1 against
+        79-111 s with 1 (7 runs each, ``benchmarks/cv_fit_time.py``), for the same CPU
+        time. Processes, not threads: the paths hold the GIL for much of their time, and on
+        two threads the same fit took 83 s of wall time for 127 s of CPU time (111 s and 115
+        s in one process, same run). Inside a worker of an outer parallel loop
+        (``GridSearchCV(n_jobs=2)``, ``cross_val_score(n_jobs=2)``) the paths run one after
+        another in that worker, whatever ``n_jobs`` says: the outer loop already occupies
+        the cores, and joblib would add threads there that compete with it. So do they in a
+        daemonic process (a ``multiprocessing.Pool`` worker), which cannot start processes.
 
     verbose : int, default=0
         0: silent. 1 or more: what the search will fit, joblib's progress over the fold
