@@ -27,6 +27,7 @@ from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
+from joblib import effective_n_jobs
 from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -160,16 +161,18 @@ def _fold_path(base, alphas, start, X, y, sequence_id, train, test, keep=False,
     return path
 
 
-def _path_jobs(n_jobs):
-    """``n_jobs`` for the fold paths: 1 inside a worker of an outer joblib loop (nesting
-    level above 0), where the outer loop already occupies the cores and joblib would add
-    threads that compete with it (see ``n_jobs``), and in a daemonic process (a
+def _path_jobs(n_jobs, n_paths):
+    """Workers for ``n_paths`` fold paths: joblib's count for ``n_jobs``, at most one per
+    path (on a many-core machine -1 would otherwise start a process per core for 20 paths,
+    each importing numpy, scipy and scikit-learn); 1 inside a worker of an outer joblib loop
+    (nesting level above 0), where the outer loop already occupies the cores and joblib
+    would add threads that compete with it (see ``n_jobs``), and in a daemonic process (a
     ``multiprocessing.Pool`` worker), which cannot start the workers and where joblib
     would warn before falling back to 1."""
     backend, _ = get_active_backend()
     if getattr(backend, "nesting_level", 0) or multiprocessing.current_process().daemon:
         return 1
-    return n_jobs
+    return max(1, min(effective_n_jobs(n_jobs), n_paths))
 
 
 def _select(mse, selection, weights=None):
@@ -398,8 +401,9 @@ default=("recurrent", "linear", "lbfgs", "lags")
     n_jobs : int or None, default=-1
         Worker processes that fit the (fold, start) paths in parallel
         (:class:`sklearn.utils.parallel.Parallel`, on joblib's active backend: loky
-        processes unless a ``joblib.parallel_config`` context says otherwise). -1: one per
-        core (joblib's count, which follows the process's CPU affinity and quota); None: 1
+        processes unless a ``joblib.parallel_config`` context says otherwise), at most one
+        per path. -1: one per core (joblib's count, which follows the process's CPU
+        affinity and quota); None: 1
         unless in a ``parallel_config`` context (scikit-learn's convention); 1: all in this
         process. The results do not depend on it (``tests/test_cv.py``).
 
@@ -645,7 +649,7 @@ default=("recurrent", "linear", "lbfgs", "lags")
             print(f"{type(self).__name__}: {len(splits)} folds x {len(starts)} starts "
                   f"({', '.join(starts)}), {len(alphas)} alphas each, plus the ridge "
                   f"model (linear_alpha_={self.linear_alpha_:g}): {len(jobs)} paths")
-        paths = dict(zip(jobs, Parallel(n_jobs=_path_jobs(self.n_jobs),
+        paths = dict(zip(jobs, Parallel(n_jobs=_path_jobs(self.n_jobs, len(jobs)),
                                         verbose=self.verbose)(
             delayed(_fold_path)(
                 clone(bases[start]).set_params(lambda_D=self.linear_alpha_ / len(splits[i][0])),

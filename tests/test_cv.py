@@ -352,21 +352,28 @@ def test_parallel_folds_give_the_sequential_result(n_jobs):
     assert_array_equal(par.predict(X), seq.predict(X))
 
 
-def _paths_n_jobs(n_jobs):
+def _paths_n_jobs(n_jobs, n_paths=100):
     from skalm.cv import _path_jobs
 
-    return _path_jobs(n_jobs)
+    return _path_jobs(n_jobs, n_paths)
 
 
 def test_paths_run_in_this_process_inside_an_outer_parallel_loop():
     """Inside a worker of an outer joblib loop (processes or threads) the fold paths run in
     that worker, one after another; at the top level and inside a sequential outer loop
-    (which nests nothing) they keep n_jobs. The oracle is joblib's own nesting: the same
-    function called at the top level, in a sequential loop and in parallel ones."""
-    from joblib import Parallel, delayed
+    (which nests nothing) they get joblib's count for n_jobs, at most one worker per path.
+    The oracles are joblib's own: its nesting (the same function called at the top level,
+    in a sequential loop and in parallel ones) and its effective_n_jobs."""
+    from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
-    assert _paths_n_jobs(-1) == -1
-    assert Parallel(n_jobs=1)(delayed(_paths_n_jobs)(-1) for _ in range(2)) == [-1, -1]
+    cores = effective_n_jobs(-1)
+    assert _paths_n_jobs(-1) == cores
+    assert _paths_n_jobs(-1, n_paths=1) == 1
+    assert _paths_n_jobs(cores + 5, n_paths=cores + 2) == cores + 2
+    assert _paths_n_jobs(None) == 1
+    with parallel_config(n_jobs=3):
+        assert _paths_n_jobs(None) == 3
+    assert Parallel(n_jobs=1)(delayed(_paths_n_jobs)(-1) for _ in range(2)) == [cores, cores]
     for prefer in ("processes", "threads"):
         assert Parallel(n_jobs=2, prefer=prefer)(
             delayed(_paths_n_jobs)(-1) for _ in range(2)) == [1, 1]
