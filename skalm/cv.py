@@ -410,8 +410,8 @@ default=("recurrent", "linear", "lbfgs", "lags")
         Unlike scikit-learn's estimators the default uses every core: each network's fit runs
         BLAS on one thread (ALM-BCD pins it), so where numpy's BLAS would spread a linear
         model's work over the cores, a CV on one process would leave all but one idle. On
-        3,000 rows x 3 features here (2 cores) the fit took 42-56 s with -1 against
-        79-111 s with 1 (7 runs each, ``benchmarks/cv_fit_time.py``), for the same CPU
+        3,000 rows x 3 features here (2 cores) the fit took 42-64 s with -1 against
+        79-111 s with 1 (10 runs each, ``benchmarks/cv_fit_time.py``), for the same CPU
         time. Processes, not threads: the paths hold the GIL for much of their time, and on
         two threads the same fit took 83 s of wall time for 127 s of CPU time (111 s and 115
         s in one process, same run). Inside a worker of an outer parallel loop
