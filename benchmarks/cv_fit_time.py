@@ -42,17 +42,18 @@ def main():
                    "this process then counts every fit)")
     args = p.parse_args()
     X, y = data()
-    settings = ["-1 (default)", 1] + (["2 on threads"] if args.threading else [])
-    for n_jobs in settings:
+    # (label, parameters set on the CV, backend context)
+    settings = [("-1 (default)", {}, contextlib.nullcontext),
+                ("1", {"n_jobs": 1}, contextlib.nullcontext)]
+    if args.threading:
+        settings.append(("2 on threads", {"n_jobs": 2},
+                         lambda: parallel_config(backend="threading")))
+    for n_jobs, params, context in settings:
         walls = []
         for run in range(args.repeats):
-            est = ElmanRNNRegressorCV(random_state=run)
-            if n_jobs != "-1 (default)":
-                est.set_params(n_jobs=1 if n_jobs == 1 else 2)
-            context = (parallel_config(backend="threading") if n_jobs == "2 on threads"
-                       else contextlib.nullcontext())
+            est = ElmanRNNRegressorCV(random_state=run, **params)
             c0, w0 = time.process_time(), time.perf_counter()
-            with warnings.catch_warnings(), context:
+            with warnings.catch_warnings(), context():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 est.fit(X, y)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0

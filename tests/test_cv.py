@@ -379,12 +379,16 @@ def test_paths_run_in_this_process_inside_an_outer_parallel_loop():
             delayed(_paths_n_jobs)(-1) for _ in range(2)) == [1, 1]
 
 
+def _lags_cv(**kw):
+    return ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
+                               starts=("lags",), **kw)
+
+
 def _fit_in_pool_worker():
     X, y = _memory(T=90)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
-                                  starts=("lags",)).fit(X, y)
+        est = _lags_cv().fit(X, y)
     return [str(w.message) for w in caught], est.predict(X)
 
 
@@ -398,9 +402,7 @@ def test_default_n_jobs_in_a_multiprocessing_pool_worker_fits_without_warning():
         messages, pred = pool.apply(_fit_in_pool_worker)
     assert messages == []
     X, y = _memory(T=90)
-    expected = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
-                                   starts=("lags",), n_jobs=1).fit(X, y)
-    assert_array_equal(pred, expected.predict(X))
+    assert_array_equal(pred, _lags_cv(n_jobs=1).fit(X, y).predict(X))
 
 
 def test_cross_val_score_in_parallel_equals_sequential():
@@ -411,12 +413,10 @@ def test_cross_val_score_in_parallel_equals_sequential():
     X, y = _memory(T=150)
     est = ElmanRNNRegressorCV(ElmanRNNRegressor(**SMALL), alphas=(1.0,), cv=2,
                               starts=("linear", "lags"))
-    scores = {
-        n_jobs: cross_val_score(est.set_params(n_jobs=1 if n_jobs == 1 else -1), X, y,
-                                cv=TimeSeriesSplit(2), n_jobs=n_jobs)
-        for n_jobs in (1, 2)
-    }
-    assert_array_equal(scores[2], scores[1])
+    sequential = cross_val_score(clone(est).set_params(n_jobs=1), X, y,
+                                 cv=TimeSeriesSplit(2), n_jobs=1)
+    nested = cross_val_score(est, X, y, cv=TimeSeriesSplit(2), n_jobs=2)
+    assert_array_equal(nested, sequential)
 
 
 def test_lags_start_refits_the_ridge_regression_on_the_prediction_lags():

@@ -10,6 +10,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="needs the 'distributed' extra (dask)")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit  # noqa: E402
 
@@ -77,7 +78,7 @@ def test_cv_paths_run_on_the_cluster_at_the_default_n_jobs():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        expected = ElmanRNNRegressorCV(**{**est.get_params(deep=False), "n_jobs": 1}).fit(X, y)
+        expected = clone(est).set_params(n_jobs=1).fit(X, y)
 
     with distributed.LocalCluster(
         n_workers=2, processes=False, host="127.0.0.1", protocol="tcp://",
